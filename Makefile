@@ -1,0 +1,55 @@
+# Two commands for a new user: `make run` and `make test`. Each sets itself up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAGE ?= dev
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: run test unit lint package bench deploy clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check 'pip<26.3'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+## Start the local stack: moto server, API, event pumps, sandbox gateway (Ctrl-C stops it).
+run: $(VENV)/.installed
+	$(PY) -m infra.run
+
+## The whole test suite: lint, types, unit, service (moto), end-to-end (local stack), template.
+test: $(VENV)/.installed
+	$(PY) -m ruff check chalicelib app.py infra tests bench
+	$(PY) -m mypy
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q tests/unit
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check chalicelib app.py infra tests bench
+	$(PY) -m mypy
+
+## Build the CloudFormation (SAM) template for AWS into dist/.
+package: $(VENV)/.installed
+	$(PY) -m infra.build --stage $(STAGE) --out build/merge-$(STAGE).json
+	PROACTIVE_STAGE=$(STAGE) $(VENV)/bin/chalice package --stage $(STAGE) \
+	  --merge-template build/merge-$(STAGE).json dist/
+	@echo "Template: dist/sam.json (deploy: see README)"
+
+## Deploy with chalice directly (needs AWS credentials; see README).
+deploy: package
+	aws cloudformation package --template-file dist/sam.json \
+	  --s3-bucket $(DEPLOY_BUCKET) --output-template-file dist/packaged.yaml
+	aws cloudformation deploy --template-file dist/packaged.yaml \
+	  --stack-name proactive-$(STAGE) --capabilities CAPABILITY_IAM
+
+## Benchmarks; results go to BENCHMARKS.md.
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,40 @@
+"""The one place domain errors become HTTP answers: JSON, never a stack trace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response  # type: ignore[attr-defined]
+from chalice.app import ChaliceViewError
+
+from chalicelib.domain.errors import DomainError, TooManyRequests
+from chalicelib.logging import logger
+
+JSON = {"Content-Type": "application/json"}
+
+
+def error_response(status: int, code: str, message: str,
+                   details: list[dict[str, Any]] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return Response(body={"error": body}, status_code=status, headers={**JSON, **(headers or {})})
+
+
+def handle_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: every route's DomainError -> its status and JSON body."""
+    try:
+        return get_response(event)
+    except TooManyRequests as exc:
+        return error_response(exc.status, exc.code, exc.message,
+                              headers={"Retry-After": str(exc.retry_after)})
+    except DomainError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    except ChaliceViewError as exc:
+        return error_response(exc.STATUS_CODE, type(exc).__name__.removesuffix("Error").upper(),
+                              str(exc))
+    except Exception:
+        logger.exception("unhandled error in API request")
+        return error_response(500, "INTERNAL", "an internal error occurred; it has been logged")

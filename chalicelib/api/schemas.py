@@ -1,0 +1,115 @@
+"""Request bodies, validated with pydantic: unknown fields and wrong types are refused."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from chalicelib.domain.errors import ValidationFailed
+
+MAX_SEND_RATE = 100.0
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+class WindowIn(Strict):
+    start: str = "08:00"
+    end: str = "21:00"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        try:
+            parsed = time.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a time of day as HH:MM, e.g. 08:00") from None
+        return parsed.strftime("%H:%M")
+
+    @model_validator(mode="after")
+    def _order(self) -> WindowIn:
+        if self.start >= self.end:
+            raise ValueError("the window's start must be before its end (same local day)")
+        return self
+
+
+class ScheduleIn(Strict):
+    send_rate: float = Field(default=1.0, gt=0, le=MAX_SEND_RATE,
+                             description="messages per second for this campaign")
+    window: WindowIn = Field(default_factory=WindowIn)
+    launch_at: datetime | None = Field(
+        default=None, description="ISO-8601 with offset; omitted = when launched")
+
+    @field_validator("launch_at", mode="before")
+    @classmethod
+    def _parse_launch_at(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("must be an ISO-8601 date and time, e.g. "
+                                 "2026-12-01T09:00:00-05:00") from None
+            if parsed.tzinfo is None:
+                raise ValueError("must carry a UTC offset or Z, e.g. 2026-12-01T14:00:00Z")
+            return parsed
+        return value
+
+
+class CampaignIn(Strict):
+    name: str = Field(min_length=1, max_length=255)
+    channel: Literal["sms", "whatsapp", "prioritized"]
+    from_number: str = Field(min_length=1)
+    skill: str = Field(min_length=1)
+    text: str | None = Field(default=None, max_length=1600)
+    template_id: str | None = None
+    allow_multi_segment: bool = False
+    schedule: ScheduleIn = Field(default_factory=ScheduleIn)
+
+    @model_validator(mode="after")
+    def _content(self) -> CampaignIn:
+        if self.channel == "sms" and not (self.text and self.text.strip()):
+            raise ValueError("an SMS campaign needs 'text'")
+        if self.channel in ("whatsapp", "prioritized") and not self.template_id:
+            raise ValueError(f"a {self.channel} campaign needs an approved 'template_id'")
+        return self
+
+
+class LaunchIn(Strict):
+    consent: bool = Field(description="the brand confirms it holds opt-in consent")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if not str(p).startswith("function-")) or "body"
+
+
+def parse_body(model: type[M], raw: bytes | str | None) -> M:
+    """Parse a JSON request body into `model`, or raise ValidationFailed naming each field."""
+    if raw is None or (isinstance(raw, bytes | str) and not raw.strip()):
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationFailed(f"the body is not valid JSON: {exc}",
+                                   code="INVALID_JSON") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object", code="INVALID_JSON")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = []
+        for err in exc.errors(include_url=False):
+            field = _location(tuple(err["loc"]))
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "is not a known field"
+            details.append({"field": field, "message": message})
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        raise ValidationFailed(f"invalid request: {summary}", details=details) from None

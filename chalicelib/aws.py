@@ -1,0 +1,29 @@
+"""Lazily created boto3 clients, configured from the stage's settings (STYLE: one getter each)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.config import get_settings
+
+_CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5,
+                        read_timeout=20, max_pool_connections=20)
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    settings = get_settings()
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CLIENT_CONFIG,
+    )
+
+
+def reset_clients() -> None:
+    client.cache_clear()

@@ -1,0 +1,100 @@
+"""Settings of the running stage, read from environment variables.
+
+On AWS the packaged template sets them (infra/resources/*.yaml, Globals); the local stack sets the
+same names pointing at moto server and the sandbox gateway. Nothing else reads os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    aws_endpoint_url: str | None
+    brands_table: str
+    api_keys_table: str
+    sender_numbers_table: str
+    skills_table: str
+    campaigns_table: str
+    messages_table: str
+    optouts_table: str
+    metrics_table: str
+    limits_table: str
+    send_queue_url: str
+    control_queue_url: str
+    uploads_bucket: str
+    # How far ahead scheduled messages are put on SQS with DelaySeconds (<= 900).
+    release_horizon_seconds: int
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_api_base: str | None
+    public_base_url: str
+
+    @property
+    def send_queue_name(self) -> str:
+        return send_queue_name(self.stage)
+
+
+def send_queue_name(stage: str | None = None) -> str:
+    return f"proactive-{stage or _env('PROACTIVE_STAGE', 'dev')}-send"
+
+
+def control_queue_name(stage: str | None = None) -> str:
+    return f"proactive-{stage or _env('PROACTIVE_STAGE', 'dev')}-control"
+
+
+def messages_stream_arn() -> str:
+    # Replaced by Fn::GetAtt [MessagesTable, StreamArn] in the packaged template.
+    return _env(
+        "MESSAGES_STREAM_ARN",
+        "arn:aws:dynamodb:us-east-1:000000000000:table/MessagesTable/stream/placeholder",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    horizon = int(_env("RELEASE_HORIZON_SECONDS", "900"))
+    return Settings(
+        stage=_env("PROACTIVE_STAGE", "dev"),
+        region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1")),
+        aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
+        brands_table=_env("BRANDS_TABLE", "BrandsTable"),
+        api_keys_table=_env("API_KEYS_TABLE", "ApiKeysTable"),
+        sender_numbers_table=_env("SENDER_NUMBERS_TABLE", "SenderNumbersTable"),
+        skills_table=_env("SKILLS_TABLE", "SkillsTable"),
+        campaigns_table=_env("CAMPAIGNS_TABLE", "CampaignsTable"),
+        messages_table=_env("MESSAGES_TABLE", "MessagesTable"),
+        optouts_table=_env("OPTOUTS_TABLE", "OptOutsTable"),
+        metrics_table=_env("METRICS_TABLE", "MetricsTable"),
+        limits_table=_env("LIMITS_TABLE", "LimitsTable"),
+        send_queue_url=_env("SEND_QUEUE_URL"),
+        control_queue_url=_env("CONTROL_QUEUE_URL"),
+        uploads_bucket=_env("UPLOADS_BUCKET"),
+        release_horizon_seconds=max(0, min(900, horizon)),
+        twilio_account_sid=_env("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"),
+        twilio_auth_token=_env("TWILIO_AUTH_TOKEN"),
+        twilio_api_base=_env("TWILIO_API_BASE") or None,
+        public_base_url=_env("PUBLIC_BASE_URL").rstrip("/"),
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings and clients (tests and the local stack change the environment)."""
+    get_settings.cache_clear()
+    from chalicelib import aws  # local import: aws depends on this module
+
+    aws.reset_clients()
+    from chalicelib.messaging import gateway
+    from chalicelib.store import models
+
+    gateway.get_gateway.cache_clear()
+    models.bind_models()

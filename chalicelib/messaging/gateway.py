@@ -1,0 +1,105 @@
+"""The messaging gateway (Twilio's Messages API), and what its failures mean for us.
+
+Failures become one GatewayError with a `kind` the send path acts on:
+- transient: the gateway certainly did not take the message (429, 5xx, could not connect): retry;
+- permanent: it never will (invalid number, filtered...): FAILED with the code;
+- opted_out: the consumer blocked the sender at the carrier (21610): opt out brand-wide;
+- not_whatsapp: the number cannot receive WhatsApp (Prioritized falls back to SMS);
+- ambiguous: the gateway may have taken it (timeout after sending): reconcile, never resend blind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from chalicelib.config import get_settings
+
+Kind = Literal["transient", "permanent", "opted_out", "not_whatsapp", "ambiguous"]
+
+OPTED_OUT_CODES = {21610}
+NOT_WHATSAPP_CODES = {63003, 63024}
+TRANSIENT_CODES = {20429, 21611, 30001}
+REQUEST_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sid: str
+    status: str
+
+
+class GatewayError(Exception):
+    def __init__(self, kind: Kind, code: str, message: str) -> None:
+        super().__init__(f"{kind} {code}: {message}")
+        self.kind: Kind = kind
+        self.code = code
+        self.message = message
+
+
+def classify(exc: Exception) -> GatewayError:
+    if isinstance(exc, TwilioRestException):
+        code = int(exc.code or 0)
+        message = str(exc.msg or exc)
+        if code in OPTED_OUT_CODES:
+            return GatewayError("opted_out", str(code), message)
+        if code in NOT_WHATSAPP_CODES:
+            return GatewayError("not_whatsapp", str(code), message)
+        if exc.status == 429 or exc.status >= 500 or code in TRANSIENT_CODES:
+            return GatewayError("transient", str(code or exc.status), message)
+        return GatewayError("permanent", str(code or exc.status), message)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return GatewayError("transient", "CONNECT_TIMEOUT", "could not reach the gateway")
+    if isinstance(exc, requests.exceptions.ConnectionError) and _never_connected(exc):
+        return GatewayError("transient", "CONNECTION_REFUSED", "could not reach the gateway")
+    if isinstance(exc, requests.exceptions.RequestException):
+        return GatewayError("ambiguous", "NO_ANSWER",
+                            f"the gateway may have accepted the message: {type(exc).__name__}")
+    raise exc
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text
+
+
+class TwilioGateway:
+    """Talks to Twilio, or to anything that speaks its API (the sandbox) at settings' base URL."""
+
+    def __init__(self, account_sid: str, auth_token: str, base_url: str | None) -> None:
+        self.client = Client(account_sid, auth_token or "sandbox",
+                             http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS))
+        if base_url:
+            self.client.api.base_url = base_url.rstrip("/")
+
+    def send(self, *, to: str, from_: str, body: str | None = None,
+             status_callback: str | None = None, validity_seconds: int | None = None,
+             content_sid: str | None = None, content_variables: str | None = None) -> SentMessage:
+        params: dict[str, Any] = {"to": to, "from_": from_}
+        if body is not None:
+            params["body"] = body
+        if status_callback:
+            params["status_callback"] = status_callback
+        if validity_seconds:
+            params["validity_period"] = max(1, min(36000, validity_seconds))
+        if content_sid:
+            params["content_sid"] = content_sid
+            params["content_variables"] = content_variables
+        try:
+            message = self.client.messages.create(**params)
+        except Exception as exc:  # noqa: BLE001 - classify() re-raises what it does not know
+            raise classify(exc) from exc
+        return SentMessage(sid=str(message.sid), status=str(message.status))
+
+
+@lru_cache(maxsize=1)
+def get_gateway() -> TwilioGateway:
+    settings = get_settings()
+    return TwilioGateway(settings.twilio_account_sid, settings.twilio_auth_token,
+                         settings.twilio_api_base)

@@ -1,0 +1,193 @@
+"""Campaign authoring and life cycle: create, recipients, launch, cancel, read."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalicelib.api.schemas import CampaignIn, LaunchIn
+from chalicelib.domain import phones, recipients
+from chalicelib.domain.errors import (
+    Conflict,
+    PayloadTooLarge,
+    ValidationFailed,
+    field_error,
+)
+from chalicelib.domain.ids import new_id
+from chalicelib.services import queues
+from chalicelib.services.auth import Principal
+from chalicelib.services.views import campaign_view, message_view
+from chalicelib.store import brands, campaigns, messages, metrics
+from chalicelib.store.models import CampaignModel, ConsentAttribute, MessageModel
+
+CONSENT_TEXT = (
+    "I confirm that {brand} collected opt-in consent from every recipient of this campaign to "
+    "receive these messages, and that the campaign complies with the TCPA, GDPR and every other "
+    "law that applies."
+)
+SCHEDULED_LAUNCH_MIN_LEAD_SECONDS = 60
+
+
+def create(principal: Principal, payload: CampaignIn) -> dict[str, Any]:
+    brand_id = principal.brand_id
+    number = brands.get_sender_number(phone_or_raw(payload.from_number))
+    channels = {"sms": {"sms"}, "whatsapp": {"whatsapp"}, "prioritized": {"whatsapp"}}
+    if number is None or number.brand_id != brand_id:
+        raise field_error("from_number", f"{payload.from_number} is not a number of this brand")
+    if number.channel not in channels[payload.channel]:
+        raise field_error("from_number", f"{number.number} is a {number.channel} number; a "
+                          f"{payload.channel} campaign needs a "
+                          f"{'/'.join(sorted(channels[payload.channel]))} number")
+    skill = brands.get_skill(brand_id, payload.skill)
+    if skill is None or skill.retired:
+        raise field_error("skill", f"'{payload.skill}' is not an active skill of this brand")
+    if payload.channel != "sms":
+        raise field_error("channel", f"{payload.channel} campaigns need WhatsApp templates, "
+                          "which this deployment does not offer yet")
+    now = time.time()
+    launch_at = payload.schedule.launch_at.timestamp() if payload.schedule.launch_at else None
+    if launch_at is not None and launch_at < now:
+        raise field_error("schedule.launch_at", "is in the past")
+    campaign = CampaignModel(
+        brand_id,
+        new_id("cmp", now),
+        name=payload.name,
+        channel=payload.channel,
+        from_number=number.number,
+        skill=skill.skill_id,
+        text=payload.text,
+        template_id=payload.template_id,
+        allow_multi_segment=payload.allow_multi_segment,
+        send_rate=payload.schedule.send_rate,
+        window_start=payload.schedule.window.start,
+        window_end=payload.schedule.window.end,
+        launch_at=launch_at,
+        status="DRAFT",
+        created_by=principal.label or principal.key_id,
+        created_at=now,
+        updated_at=now,
+    )
+    campaigns.create(campaign)
+    return campaign_view(campaign, {})
+
+
+def phone_or_raw(raw: str) -> str:
+    parsed = phones.normalize(raw)
+    return parsed.e164 if isinstance(parsed, phones.Phone) else raw
+
+
+def get(principal: Principal, campaign_id: str) -> dict[str, Any]:
+    campaign = campaigns.get(principal.brand_id, campaign_id)
+    return campaign_view(campaign, status_counts(campaign))
+
+
+def status_counts(campaign: CampaignModel) -> dict[str, int]:
+    counts = metrics.read_counters(*metrics.campaign_key(campaign.campaign_id))
+    return {k: v for k, v in counts.items() if v}
+
+
+def list_page(principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
+    items, next_cursor = campaigns.page(principal.brand_id, limit, cursor)
+    return {"items": [campaign_view(c, status_counts(c)) for c in items],
+            "next_cursor": next_cursor}
+
+
+def messages_page(principal: Principal, campaign_id: str, limit: int, cursor: str | None,
+                  status: str | None) -> dict[str, Any]:
+    campaigns.get(principal.brand_id, campaign_id)  # scope: 404 for another brand's campaign
+    items, next_cursor = messages.page(campaign_id, limit, cursor, status)
+    return {"items": [message_view(m) for m in items], "next_cursor": next_cursor}
+
+
+def set_typed_recipients(principal: Principal, campaign_id: str, body: str) -> dict[str, Any]:
+    """Replace the campaign's recipients with a typed list (at most 100 lines)."""
+    campaign = campaigns.get(principal.brand_id, campaign_id)
+    if campaign.status != "DRAFT":
+        raise Conflict(f"recipients can only change while the campaign is DRAFT; it is "
+                       f"{campaign.status}")
+    rows = list(recipients.iter_rows(body))
+    if len(rows) > recipients.TYPED_LIST_MAX_LINES:
+        raise PayloadTooLarge(
+            f"a typed list holds at most {recipients.TYPED_LIST_MAX_LINES} lines; this one has "
+            f"{len(rows)}. Upload larger lists as a CSV file.", code="TOO_MANY_LINES")
+    brand = brands.get_brand(principal.brand_id)
+    results = recipients.parse_sms_rows(rows, recipients.SmsContent(
+        text=campaign.text or "", opt_out_text=brand.opt_out_text,
+        allow_multi_segment=bool(campaign.allow_multi_segment)))
+    return store_results(campaign, results)
+
+
+def store_results(campaign: CampaignModel, results: list[recipients.LineResult]) -> dict[str, Any]:
+    now = time.time()
+    messages.delete_campaign_messages(campaign.campaign_id)
+    accepted = [r for r in results if r.ok]
+    rejected = [r for r in results if not r.ok]
+    messages.write_all(
+        MessageModel(
+            campaign.campaign_id, r.phone, brand_id=campaign.brand_id, skill=campaign.skill,
+            channel=campaign.channel, line=r.line, text=r.text, zones=list(r.zones),
+            country=r.country, status="PENDING", created_at=now, updated_at=now,
+        )
+        for r in accepted
+    )
+    campaigns.update(
+        campaign,
+        [CampaignModel.recipients_total.set(len(accepted)),
+         CampaignModel.recipient_errors.set(len(rejected)),
+         CampaignModel.updated_at.set(now)],
+        CampaignModel.status == "DRAFT",
+        "the campaign left DRAFT while its recipients were being stored",
+    )
+    return {
+        "accepted": len(accepted),
+        "rejected": [{"line": r.line, "input": r.input, "errors": r.errors} for r in rejected],
+        "preview": [r.to_dict() for r in accepted[:100]],
+    }
+
+
+def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[str, Any]:
+    campaign = campaigns.get(principal.brand_id, campaign_id)
+    if not payload.consent:
+        raise field_error("consent", "launching needs the consent acknowledgement: the brand "
+                          "holds opt-in consent from every recipient (TCPA / GDPR)")
+    if campaign.status != "DRAFT":
+        raise Conflict(f"only a DRAFT campaign can be launched; this one is {campaign.status}")
+    if not campaign.recipients_total:
+        raise ValidationFailed("the campaign has no recipients; add them before launching",
+                               code="NO_RECIPIENTS")
+    if campaign.recipient_errors:
+        raise ValidationFailed(
+            f"the recipient list has {campaign.recipient_errors} line(s) with errors; correct "
+            "the list and upload it again before launching", code="RECIPIENT_ERRORS")
+    brand = brands.get_brand(principal.brand_id)
+    now = time.time()
+    consent = ConsentAttribute(by_key_id=principal.key_id, by_label=principal.label, at=now,
+                               text=CONSENT_TEXT.format(brand=brand.name))
+    future = campaign.launch_at is not None and campaign.launch_at > now
+    actions: list[Any] = [CampaignModel.consent.set(consent), CampaignModel.updated_at.set(now)]
+    if future:
+        actions += [CampaignModel.status.set("SCHEDULED"),
+                    CampaignModel.launch_shard.set(campaigns.LAUNCH_SHARD)]
+    else:
+        actions += [CampaignModel.status.set("RUNNING"), CampaignModel.launched_at.set(now)]
+    campaigns.update(campaign, actions, CampaignModel.status == "DRAFT",
+                     "the campaign was launched or changed meanwhile")
+    if not future:
+        queues.send_job({"type": "launch", "brand_id": campaign.brand_id,
+                         "campaign_id": campaign.campaign_id})
+    return campaign_view(campaign, status_counts(campaign))
+
+
+def cancel(principal: Principal, campaign_id: str) -> dict[str, Any]:
+    campaign = campaigns.get(principal.brand_id, campaign_id)
+    now = time.time()
+    campaigns.update(
+        campaign,
+        [CampaignModel.status.set("CANCELLED"), CampaignModel.cancelled_at.set(now),
+         CampaignModel.launch_shard.remove(), CampaignModel.updated_at.set(now)],
+        CampaignModel.status.is_in("DRAFT", "SCHEDULED", "RUNNING"),
+        f"a {campaign.status} campaign cannot be cancelled",
+    )
+    queues.send_job({"type": "cancel", "brand_id": campaign.brand_id,
+                     "campaign_id": campaign.campaign_id})
+    return campaign_view(campaign, status_counts(campaign))

@@ -1,0 +1,72 @@
+"""JSON shapes the API returns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.store.models import CampaignModel, MessageModel
+
+MESSAGE_STATUSES = ("PENDING", "SCHEDULED", "QUEUED", "SENDING", "SENT", "DELIVERED",
+                    "UNDELIVERED", "FAILED", "SKIPPED", "RESPONDED")
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(float(epoch), UTC).isoformat().replace("+00:00", "Z")
+
+
+def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": campaign.campaign_id,
+        "name": campaign.name,
+        "channel": campaign.channel,
+        "from_number": campaign.from_number,
+        "skill": campaign.skill,
+        "text": campaign.text,
+        "template_id": campaign.template_id,
+        "allow_multi_segment": campaign.allow_multi_segment,
+        "status": campaign.status,
+        "schedule": {
+            "send_rate": float(campaign.send_rate),
+            "window": {"start": campaign.window_start, "end": campaign.window_end},
+            "launch_at": iso(campaign.launch_at),
+        },
+        "recipients": int(campaign.recipients_total or 0),
+        "recipient_errors": int(campaign.recipient_errors or 0),
+        "created_at": iso(campaign.created_at),
+        "created_by": campaign.created_by,
+        "launched_at": iso(campaign.launched_at),
+        "cancelled_at": iso(campaign.cancelled_at),
+        "consent": None if campaign.consent is None else {
+            "by_key_id": campaign.consent.by_key_id,
+            "by_label": campaign.consent.by_label,
+            "at": iso(campaign.consent.at),
+            "text": campaign.consent.text,
+        },
+    }
+    if counts is not None:
+        view["counts"] = {status: int(counts.get(status, 0)) for status in MESSAGE_STATUSES}
+    return view
+
+
+def message_view(message: MessageModel) -> dict[str, Any]:
+    return {
+        "phone": message.phone,
+        "line": int(message.line or 0),
+        "status": message.status,
+        "text": message.text,
+        "country": message.country,
+        "zones": list(message.zones or []),
+        "error_code": message.error_code,
+        "reason": message.reason,
+        "sid": message.sid,
+        "attempts": int(message.attempts or 0),
+        "due_at": iso(message.due_at),
+        "queued_at": iso(message.queued_at),
+        "sent_at": iso(message.sent_at),
+        "delivered_at": iso(message.delivered_at),
+        "responded_at": iso(message.responded_at),
+        "updated_at": iso(message.updated_at),
+    }

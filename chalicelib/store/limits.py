@@ -1,0 +1,63 @@
+"""Send-rate limiters kept in DynamoDB, shared by every consumer and every Lambda instance.
+
+A limiter item holds the earliest instant its next send may start. A consumer reserves a run of
+consecutive slots on every limiter that applies (the campaign's rate and the sender number's) in
+one transaction conditioned on the values it read, so concurrent consumers never share a slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws
+from chalicelib.config import get_settings
+
+MAX_TRIES = 25
+
+
+class LimiterContended(Exception):
+    pass
+
+
+def reserve(intervals: Mapping[str, float], count: int, now: float) -> tuple[float, float]:
+    """Reserve `count` slots on every limiter in `intervals` ({key: seconds between sends}).
+
+    Returns (first slot, gap): send i may start at first + i * gap and not before; the gap is
+    the largest interval, so every limiter's own spacing holds.
+    """
+    table = get_settings().limits_table
+    ddb = aws.client("dynamodb")
+    keys = sorted(intervals)
+    gap = max(intervals.values())
+    for _ in range(MAX_TRIES):
+        got = ddb.transact_get_items(TransactItems=[
+            {"Get": {"TableName": table, "Key": {"key": {"S": k}}}} for k in keys])
+        current: dict[str, str | None] = {}
+        for k, response in zip(keys, got["Responses"], strict=True):
+            item = response.get("Item")
+            current[k] = item["next_at"]["N"] if item and "next_at" in item else None
+        first = max([now] + [float(v) for v in current.values() if v is not None])
+        last = first + (count - 1) * gap
+        writes = []
+        for k in keys:
+            condition = ("attribute_not_exists(next_at)" if current[k] is None
+                         else "next_at = :seen")
+            values = {":next": {"N": repr(last + intervals[k])}}
+            if current[k] is not None:
+                values[":seen"] = {"N": str(current[k])}
+            writes.append({"Update": {
+                "TableName": table, "Key": {"key": {"S": k}},
+                "UpdateExpression": "SET next_at = :next",
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }})
+        try:
+            ddb.transact_write_items(TransactItems=writes)
+            return first, gap
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("TransactionCanceledException",
+                                                     "TransactionConflictException"):
+                raise
+    raise LimiterContended(f"rate limiters {keys} are too contended")

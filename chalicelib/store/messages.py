@@ -1,0 +1,236 @@
+"""The messages table: one item per (campaign, recipient) and its status transitions.
+
+Every transition is a conditional write on the current status, so two consumers, a redelivered
+SQS message or a late retry can never move a message twice (DESIGN invariant 3).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store.models import MessageModel
+from chalicelib.store.paging import decode_cursor, encode_cursor
+
+DUE_SHARDS = 10
+WAITING = ("SCHEDULED", "QUEUED")
+TERMINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "RESPONDED")
+
+
+def due_shard(phone: str) -> str:
+    return f"due-{zlib.crc32(phone.encode()) % DUE_SHARDS}"
+
+
+@dataclass(frozen=True)
+class DueMessage:
+    brand_id: str
+    campaign_id: str
+    phone: str
+    due_at: float
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _update(message: MessageModel, actions: list[Any], condition: Condition) -> bool:
+    try:
+        message.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    return True
+
+
+def key(campaign_id: str, phone: str) -> MessageModel:
+    return MessageModel(campaign_id, phone)
+
+
+def get(campaign_id: str, phone: str) -> MessageModel | None:
+    try:
+        return MessageModel.get(campaign_id, phone, consistent_read=True)
+    except MessageModel.DoesNotExist:
+        return None
+
+
+def write_all(items: Iterable[MessageModel]) -> int:
+    count = 0
+    with MessageModel.batch_write() as batch:
+        for item in items:
+            batch.save(item)
+            count += 1
+    return count
+
+
+def delete_campaign_messages(campaign_id: str) -> int:
+    count = 0
+    with MessageModel.batch_write() as batch:
+        for item in MessageModel.query(campaign_id, attributes_to_get=["campaign_id", "phone"]):
+            batch.delete(item)
+            count += 1
+    return count
+
+
+def iter_campaign(campaign_id: str, consistent: bool = False) -> Iterator[MessageModel]:
+    return MessageModel.query(campaign_id, consistent_read=consistent)
+
+
+def page(campaign_id: str, limit: int, cursor: str | None,
+         status: str | None = None) -> tuple[list[MessageModel], str | None]:
+    condition = MessageModel.status == status if status else None
+    result = MessageModel.query(campaign_id, filter_condition=condition, limit=limit,
+                                last_evaluated_key=decode_cursor(cursor))
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)
+
+
+def iter_due(until: float, shards: Sequence[str] | None = None) -> Iterator[DueMessage]:
+    """SCHEDULED messages whose due instant is at or before `until`, from the sparse index."""
+    for shard in shards or [f"due-{n}" for n in range(DUE_SHARDS)]:
+        for item in MessageModel.due_index.query(shard, MessageModel.due_at <= until):
+            if item.status != "SCHEDULED":
+                continue
+            yield DueMessage(item.brand_id, item.campaign_id, item.phone, float(item.due_at or 0))
+
+
+def mark_queued(messages: Sequence[DueMessage], now: float) -> int:
+    """SCHEDULED -> QUEUED for messages just put on SQS; those that moved on meanwhile are left."""
+    pending = list(messages)
+    moved = 0
+    while pending:
+        chunk, pending = pending[:100], pending[100:]
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                for msg in chunk:
+                    tx.update(key(msg.campaign_id, msg.phone),
+                              actions=_queued_actions(now),
+                              condition=MessageModel.status == "SCHEDULED")
+            moved += len(chunk)
+        except TransactWriteError:
+            # Some moved on (claimed already); fall back to one by one for this chunk.
+            for msg in chunk:
+                if _update(key(msg.campaign_id, msg.phone), _queued_actions(now),
+                           MessageModel.status == "SCHEDULED"):
+                    moved += 1
+    return moved
+
+
+def _queued_actions(now: float) -> list[Any]:
+    return [MessageModel.status.set("QUEUED"), MessageModel.due_shard.remove(),
+            MessageModel.queued_at.set(now), MessageModel.updated_at.set(now)]
+
+
+def _connection() -> Connection:
+    meta: Any = MessageModel.Meta
+    return Connection(region=meta.region, host=meta.host)
+
+
+def reschedule(campaign_id: str, phone: str, due_at: float, now: float) -> bool:
+    """QUEUED -> SCHEDULED: the message waits in the table (not in SQS) until it is due."""
+    return _update(
+        key(campaign_id, phone),
+        [MessageModel.status.set("SCHEDULED"), MessageModel.due_at.set(due_at),
+         MessageModel.due_shard.set(due_shard(phone)), MessageModel.updated_at.set(now)],
+        MessageModel.status.is_in(*WAITING),
+    )
+
+
+def claim(campaign_id: str, phone: str, attempt_id: str, now: float,
+          lease_seconds: float) -> MessageModel | None:
+    """WAITING -> SENDING, owned by `attempt_id` until the lease expires. None: not ours."""
+    message = key(campaign_id, phone)
+    ok = _update(
+        message,
+        [MessageModel.status.set("SENDING"), MessageModel.attempt_id.set(attempt_id),
+         MessageModel.claim_expires.set(now + lease_seconds), MessageModel.attempts.add(1),
+         MessageModel.due_shard.remove(), MessageModel.updated_at.set(now)],
+        MessageModel.status.is_in(*WAITING),
+    )
+    return message if ok else None
+
+
+def record_sent(campaign_id: str, phone: str, attempt_id: str, sid: str, channel: str,
+                now: float) -> bool:
+    return _update(
+        key(campaign_id, phone),
+        [MessageModel.status.set("SENT"), MessageModel.sid.set(sid),
+         MessageModel.sent_channel.set(channel), MessageModel.sent_at.set(now),
+         MessageModel.updated_at.set(now), MessageModel.claim_expires.remove()],
+        (MessageModel.status == "SENDING") & (MessageModel.attempt_id == attempt_id),
+    )
+
+
+def record_failed(campaign_id: str, phone: str, attempt_id: str, code: str, reason: str,
+                  now: float) -> bool:
+    return _update(
+        key(campaign_id, phone),
+        [MessageModel.status.set("FAILED"), MessageModel.error_code.set(code),
+         MessageModel.reason.set(reason), MessageModel.updated_at.set(now),
+         MessageModel.claim_expires.remove()],
+        (MessageModel.status == "SENDING") & (MessageModel.attempt_id == attempt_id),
+    )
+
+
+def release_claim(campaign_id: str, phone: str, attempt_id: str, code: str, reason: str,
+                  now: float) -> bool:
+    """SENDING -> QUEUED after a transient error that the gateway certainly did not accept."""
+    return _update(
+        key(campaign_id, phone),
+        [MessageModel.status.set("QUEUED"), MessageModel.error_code.set(code),
+         MessageModel.reason.set(reason), MessageModel.updated_at.set(now),
+         MessageModel.claim_expires.remove()],
+        (MessageModel.status == "SENDING") & (MessageModel.attempt_id == attempt_id),
+    )
+
+
+def skip(campaign_id: str, phone: str, code: str, reason: str, now: float,
+         from_statuses: Sequence[str] = WAITING) -> bool:
+    return _update(
+        key(campaign_id, phone),
+        [MessageModel.status.set("SKIPPED"), MessageModel.error_code.set(code),
+         MessageModel.reason.set(reason), MessageModel.due_shard.remove(),
+         MessageModel.updated_at.set(now)],
+        MessageModel.status.is_in(*from_statuses),
+    )
+
+
+def schedule_many(campaign_id: str, plan: Sequence[tuple[str, float | None]], now: float,
+                  no_window_reason: str) -> int:
+    """PENDING -> SCHEDULED at each due instant (None: SKIPPED, the window never opens).
+
+    Written 100 at a time in transactions conditioned on PENDING, so a launch job that runs twice
+    cannot move a message that is already on its way.
+    """
+    moved = 0
+    for start in range(0, len(plan), 100):
+        chunk = plan[start:start + 100]
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                for phone, due in chunk:
+                    tx.update(key(campaign_id, phone), actions=_plan_actions(phone, due, now,
+                                                                             no_window_reason),
+                              condition=MessageModel.status == "PENDING")
+            moved += len(chunk)
+        except TransactWriteError:
+            for phone, due in chunk:
+                if _update(key(campaign_id, phone), _plan_actions(phone, due, now,
+                                                                  no_window_reason),
+                           MessageModel.status == "PENDING"):
+                    moved += 1
+    return moved
+
+
+def _plan_actions(phone: str, due: float | None, now: float, no_window_reason: str) -> list[Any]:
+    if due is None:
+        return [MessageModel.status.set("SKIPPED"), MessageModel.error_code.set("NO_WINDOW"),
+                MessageModel.reason.set(no_window_reason), MessageModel.updated_at.set(now)]
+    return [MessageModel.status.set("SCHEDULED"), MessageModel.due_at.set(due),
+            MessageModel.due_shard.set(due_shard(phone)), MessageModel.updated_at.set(now)]

@@ -1,0 +1,266 @@
+"""PynamoDB models. Keys, indexes and streams must match infra/resources/tables.yaml (a test
+compares them); table names and the endpoint come from the stage's settings via bind_models()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.config import get_settings
+
+
+class BrandModel(Model):
+    class Meta:
+        table_name = "BrandsTable"
+        logical_id = "BrandsTable"
+
+    brand_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    time_zone = UnicodeAttribute(default="America/New_York")
+    opt_out_text = UnicodeAttribute(default="Reply STOP to opt out")
+    help_text = UnicodeAttribute(default="Reply STOP to opt out.")
+    window_start = UnicodeAttribute(default="08:00")
+    window_end = UnicodeAttribute(default="21:00")
+    lookback_days = NumberAttribute(default=30)
+    default_skill = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+
+
+class ApiKeyBrandIndex(GlobalSecondaryIndex["ApiKeyModel"]):
+    class Meta:
+        index_name = "brand-index"
+        projection = AllProjection()
+
+    brand_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ApiKeyModel(Model):
+    class Meta:
+        table_name = "ApiKeysTable"
+        logical_id = "ApiKeysTable"
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    brand_id = UnicodeAttribute()
+    key_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    label = UnicodeAttribute(default="")
+    created_at = UnicodeAttribute()  # ISO-8601 UTC, sorts by time
+    revoked_at = NumberAttribute(null=True)
+    last_used_at = NumberAttribute(null=True)
+    brand_index = ApiKeyBrandIndex()
+
+
+class SenderNumberBrandIndex(GlobalSecondaryIndex["SenderNumberModel"]):
+    class Meta:
+        index_name = "brand-index"
+        projection = AllProjection()
+
+    brand_id = UnicodeAttribute(hash_key=True)
+    number = UnicodeAttribute(range_key=True)
+
+
+class SenderNumberModel(Model):
+    class Meta:
+        table_name = "SenderNumbersTable"
+        logical_id = "SenderNumbersTable"
+
+    number = UnicodeAttribute(hash_key=True)
+    brand_id = UnicodeAttribute()
+    channel = UnicodeAttribute()  # sms | whatsapp
+    kind = UnicodeAttribute(default="long_code")  # long_code | toll_free | short_code | whatsapp
+    rate = NumberAttribute(default=1)  # messages per second this sender may send
+    brand_index = SenderNumberBrandIndex()
+
+
+class SkillModel(Model):
+    class Meta:
+        table_name = "SkillsTable"
+        logical_id = "SkillsTable"
+
+    brand_id = UnicodeAttribute(hash_key=True)
+    skill_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    retired = BooleanAttribute(default=False)
+
+
+class ConsentAttribute(MapAttribute[str, Any]):
+    by_key_id = UnicodeAttribute()
+    by_label = UnicodeAttribute(default="")
+    at = NumberAttribute()
+    text = UnicodeAttribute()
+
+
+class CampaignLaunchIndex(GlobalSecondaryIndex["CampaignModel"]):
+    class Meta:
+        index_name = "launch-index"
+        projection = KeysOnlyProjection()
+
+    launch_shard = UnicodeAttribute(hash_key=True)
+    launch_at = NumberAttribute(range_key=True)
+
+
+class CampaignModel(Model):
+    class Meta:
+        table_name = "CampaignsTable"
+        logical_id = "CampaignsTable"
+
+    brand_id = UnicodeAttribute(hash_key=True)
+    campaign_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    from_number = UnicodeAttribute()
+    skill = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)
+    template_id = UnicodeAttribute(null=True)
+    allow_multi_segment = BooleanAttribute(default=False)
+    send_rate = NumberAttribute(default=1)
+    window_start = UnicodeAttribute(default="08:00")
+    window_end = UnicodeAttribute(default="21:00")
+    launch_at = NumberAttribute(null=True)
+    launch_shard = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="DRAFT")
+    recipients_total = NumberAttribute(default=0)
+    recipient_errors = NumberAttribute(default=0)
+    consent = ConsentAttribute(null=True)
+    created_by = UnicodeAttribute(default="")
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute(null=True)
+    launched_at = NumberAttribute(null=True)
+    cancelled_at = NumberAttribute(null=True)
+    launch_index = CampaignLaunchIndex()
+
+
+class MessageDueIndex(GlobalSecondaryIndex["MessageModel"]):
+    class Meta:
+        index_name = "due-index"
+        projection = IncludeProjection(["brand_id", "status"])
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = NumberAttribute(range_key=True)
+
+
+class MessageModel(Model):
+    """One recipient of one campaign and the message to them: (campaign_id, phone) is unique,
+    which is what makes "never twice to the same recipient of one campaign" enforceable."""
+
+    class Meta:
+        table_name = "MessagesTable"
+        logical_id = "MessagesTable"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+
+    campaign_id = UnicodeAttribute(hash_key=True)
+    phone = UnicodeAttribute(range_key=True)
+    brand_id = UnicodeAttribute()
+    skill = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    line = NumberAttribute(default=0)
+    text = UnicodeAttribute(null=True)
+    variables = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    zones = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    country = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="PENDING")
+    reason = UnicodeAttribute(null=True)  # why SKIPPED / FAILED, in words
+    error_code = UnicodeAttribute(null=True)
+    due_at = NumberAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    attempt_id = UnicodeAttribute(null=True)
+    claim_expires = NumberAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    sid = UnicodeAttribute(null=True)
+    sent_channel = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute(null=True)
+    queued_at = NumberAttribute(null=True)
+    sent_at = NumberAttribute(null=True)
+    delivered_at = NumberAttribute(null=True)
+    responded_at = NumberAttribute(null=True)
+    due_index = MessageDueIndex()
+
+
+class OptOutModel(Model):
+    class Meta:
+        table_name = "OptOutsTable"
+        logical_id = "OptOutsTable"
+
+    brand_id = UnicodeAttribute(hash_key=True)
+    phone = UnicodeAttribute(range_key=True)
+    source = UnicodeAttribute(default="keyword")  # keyword | admin | gateway
+    keyword = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+
+
+class MetricModel(Model):
+    """Counters: attributes other than the keys are counts, added to atomically."""
+
+    class Meta:
+        table_name = "MetricsTable"
+        logical_id = "MetricsTable"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    expires_at = NumberAttribute(null=True)
+
+
+class LimitModel(Model):
+    """A rate limiter's state: the earliest instant the next send may start."""
+
+    class Meta:
+        table_name = "LimitsTable"
+        logical_id = "LimitsTable"
+
+    key = UnicodeAttribute(hash_key=True)
+    next_at = NumberAttribute(default=0)
+
+
+ALL_MODELS: list[type[Model]] = [
+    BrandModel,
+    ApiKeyModel,
+    SenderNumberModel,
+    SkillModel,
+    CampaignModel,
+    MessageModel,
+    OptOutModel,
+    MetricModel,
+    LimitModel,
+]
+
+_TABLE_SETTING = {
+    "BrandsTable": "brands_table",
+    "ApiKeysTable": "api_keys_table",
+    "SenderNumbersTable": "sender_numbers_table",
+    "SkillsTable": "skills_table",
+    "CampaignsTable": "campaigns_table",
+    "MessagesTable": "messages_table",
+    "OptOutsTable": "optouts_table",
+    "MetricsTable": "metrics_table",
+    "LimitsTable": "limits_table",
+}
+
+
+def table_name_for(logical_id: str) -> str:
+    return str(getattr(get_settings(), _TABLE_SETTING[logical_id]))
+
+
+def bind_models() -> None:
+    """Point every model at the stage's table names, region and endpoint."""
+    settings = get_settings()
+    for model in ALL_MODELS:
+        meta: Any = model.Meta
+        meta.table_name = table_name_for(meta.logical_id)
+        meta.region = settings.region
+        meta.host = settings.aws_endpoint_url
+        meta.max_retry_attempts = 5
+        model._connection = None  # rebuilt lazily with the new settings
+
+
+bind_models()

@@ -1,0 +1,87 @@
+"""Create the resources of infra/resources/*.yaml on moto server, and the environment variables
+the functions would get from the packaged template (Globals), resolved to the local values."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from infra.template import Resolver, environment_variables, load_fragment
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+               "LocalSecondaryIndexes", "StreamSpecification", "BillingMode")
+
+
+def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
+    """Creates every resource; returns the function environment (name -> value)."""
+    fragment = load_fragment(stage)
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=REGION)
+    ddb = session.client("dynamodb", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    s3 = session.client("s3", endpoint_url=endpoint)
+    refs: dict[str, Any] = {"Stage": stage, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+                            "AWS::StackName": f"proactive-{stage}", "AWS::Partition": "aws"}
+    attrs: dict[tuple[str, str], Any] = {}
+    resolver = Resolver(refs, attrs)
+    resources: dict[str, Any] = fragment.get("Resources", {})
+    pending = dict(resources)
+    # Resources that reference others (a queue's DLQ) are created after them.
+    while pending:
+        progressed = False
+        for name, resource in list(pending.items()):
+            try:
+                props = resolver.resolve(resource.get("Properties", {}))
+            except KeyError:
+                continue
+            _create(name, resource["Type"], props, refs, attrs, ddb, sqs, s3, stage)
+            del pending[name]
+            progressed = True
+        if not progressed:
+            raise RuntimeError(f"cannot resolve references of {sorted(pending)}")
+    env = {k: str(resolver.resolve(v)) for k, v in environment_variables(fragment).items()}
+    return env
+
+
+def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any],
+            attrs: dict[tuple[str, str], Any], ddb: Any, sqs: Any, s3: Any, stage: str) -> None:
+    if cfn_type == "AWS::DynamoDB::Table":
+        table = props.get("TableName", name)
+        args = {k: v for k, v in props.items() if k in _TABLE_KEYS}
+        if "StreamSpecification" in args:
+            args["StreamSpecification"] = {"StreamEnabled": True, **args["StreamSpecification"]}
+        description = ddb.create_table(TableName=table, **args)["TableDescription"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
+        refs[name] = table
+        attrs[(name, "Arn")] = description["TableArn"]
+        if description.get("LatestStreamArn"):
+            attrs[(name, "StreamArn")] = description["LatestStreamArn"]
+    elif cfn_type == "AWS::SQS::Queue":
+        queue = props.get("QueueName", name)
+        attributes = {}
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds",
+                    "ReceiveMessageWaitTimeSeconds"):
+            if key in props:
+                attributes[key] = str(props[key])
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = sqs.create_queue(QueueName=queue, Attributes=attributes)["QueueUrl"]
+        refs[name] = url
+        attrs[(name, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
+        attrs[(name, "QueueName")] = queue
+    elif cfn_type == "AWS::S3::Bucket":
+        bucket = props.get("BucketName", f"proactive-{stage}-{name.lower()}")
+        s3.create_bucket(Bucket=bucket)
+        refs[name] = bucket
+        attrs[(name, "Arn")] = f"arn:aws:s3:::{bucket}"
+    else:
+        # Alarms, dashboards, policies, rules: nothing to emulate locally; still resolvable.
+        refs[name] = name
+        attrs[(name, "Arn")] = f"arn:aws:local:{REGION}:{ACCOUNT}:{name}"

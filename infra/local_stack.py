@@ -1,0 +1,158 @@
+"""The embedded local stack: moto server with the resources of infra/, the API (Chalice's local
+server, same app object), the event pumps and the sandbox gateway, on loopback.
+
+Used by `make run` (infra/run.py) and by the end-to-end tests, on free ports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
+from chalice.config import Config
+from chalice.local import create_local_server
+from moto.server import ThreadedMotoServer
+
+from infra.local_resources import REGION, create_resources
+from infra.pumps import Pump, SchedulePump, SqsPump, StreamPump
+from infra.sandbox import SandboxServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def quiet_logs() -> None:
+    for name in ("werkzeug", "botocore", "urllib3", "moto"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@dataclass
+class LocalStack:
+    api_port: int = 0
+    moto_port: int = 0
+    sandbox_port: int = 0
+    stage: str = "dev"
+    release_horizon_seconds: int = 60
+    tick_seconds: float = 5.0
+    send_consumers: int | None = None  # default: the handler's maximum_concurrency
+    env: dict[str, str] = field(default_factory=dict)
+    pumps: list[Pump] = field(default_factory=list)
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+
+    def start(self) -> LocalStack:
+        quiet_logs()
+        self.moto_port = self.moto_port or free_port()
+        self.api_port = self.api_port or free_port()
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port)
+        self.moto.start()
+        self.moto_url = f"http://127.0.0.1:{self.moto_port}"
+        self.sandbox = SandboxServer(port=self.sandbox_port).start()
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        resource_env = create_resources(self.moto_url, self.stage)
+        self._set_env({
+            **resource_env,
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "PROACTIVE_STAGE": self.stage,
+            "RELEASE_HORIZON_SECONDS": str(self.release_horizon_seconds),
+            "TWILIO_API_BASE": self.sandbox.url,
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_AUTH_TOKEN": "sandbox-auth-token",
+            "PUBLIC_BASE_URL": self.api_url,
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        })
+        from chalicelib import config as app_config
+
+        app_config.reset_settings()
+        self.app = self._import_app()
+        self._start_api()
+        self._start_pumps()
+        return self
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        self.env.update(values)
+
+    @staticmethod
+    def _import_app() -> Any:
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        module = importlib.import_module("app")
+        return module.app
+
+    def _start_api(self) -> None:
+        config = Config.create(chalice_app=self.app, stage=self.stage, app_name="proactive")
+        self.api = create_local_server(self.app, config, "127.0.0.1", self.api_port)
+        self.api_thread = threading.Thread(target=self.api.server.serve_forever, name="api",
+                                           daemon=True)
+        self.api_thread.start()
+
+    def _start_pumps(self) -> None:
+        session = boto3.session.Session(region_name=REGION)
+        sqs = session.client("sqs", endpoint_url=self.moto_url)
+        streams = session.client("dynamodbstreams", endpoint_url=self.moto_url)
+        for source in self.app.event_sources:
+            name = source.name
+            if isinstance(source, SQSEventConfig):
+                url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+                workers = source.maximum_concurrency or 1
+                if self.send_consumers and source.batch_size > 1:
+                    workers = self.send_consumers
+                for worker in range(workers):
+                    self.pumps.append(SqsPump(self.app, name, source, sqs, url, worker))
+            elif isinstance(source, DynamoDBEventConfig):
+                self.pumps.append(StreamPump(self.app, name, source, streams,
+                                             self.env["MESSAGES_STREAM_ARN"]))
+            elif isinstance(source, ScheduledEventConfig):
+                self.pumps.append(SchedulePump(self.app, name, source, self.tick_seconds))
+        for pump in self.pumps:
+            pump.start()
+
+    def pump(self, handler: str) -> Pump:
+        return next(p for p in self.pumps if p.name.split("-", 1)[1].startswith(handler))
+
+    def stop(self) -> None:
+        for pump in self.pumps:
+            pump.stop()
+        for pump in self.pumps:
+            pump.join(timeout=5)
+        self.api.server.shutdown()
+        self.api.server.server_close()
+        self.sandbox.stop()
+        self.moto.stop()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        from chalicelib import config as app_config
+
+        app_config.reset_settings()
+
+    def wait_for(self, predicate: Any, timeout: float, every: float = 0.25) -> Any:
+        deadline = time.time() + timeout
+        while True:
+            value = predicate()
+            if value or time.time() > deadline:
+                return value
+            time.sleep(every)

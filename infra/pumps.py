@@ -1,0 +1,182 @@
+"""Event pumps: deliver SQS messages, DynamoDB stream records and scheduled ticks to the same
+handler functions Lambda would call (app.handler_map), with the same event shapes.
+
+They read the event sources from the app object itself (app.event_sources), so a new handler in
+app.py is pumped with no change here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
+
+log = logging.getLogger("proactive.pumps")
+
+
+class LambdaContext:
+    def __init__(self, name: str, timeout_seconds: float = 900) -> None:
+        self.function_name = name
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        self._deadline = time.time() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+class Pump(threading.Thread):
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.stopping = threading.Event()
+        self.errors = 0
+        self.invocations = 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+class SqsPump(Pump):
+    def __init__(self, app: Any, handler: str, config: SQSEventConfig, sqs: Any,
+                 queue_url: str, worker: int) -> None:
+        super().__init__(f"sqs-{handler}-{worker}")
+        self.app, self.handler, self.config = app, handler, config
+        self.sqs, self.queue_url = sqs, queue_url
+        self.queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{config.queue}"
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                self.errors += 1
+                log.exception("sqs pump %s failed", self.handler)
+                time.sleep(0.5)
+
+    def poll_once(self) -> int:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=self.config.batch_size,
+            WaitTimeSeconds=1, AttributeNames=["All"], MessageAttributeNames=["All"])
+        received = response.get("Messages") or []
+        if not received:
+            return 0
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": {},
+            "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn, "awsRegion": "us-east-1",
+        } for m in received]}
+        self.invocations += 1
+        try:
+            result = self.app.handler_map[self.handler](event, LambdaContext(self.handler))
+        except Exception:
+            # Like Lambda: the whole batch becomes visible again after the visibility timeout.
+            self.errors += 1
+            log.exception("handler %s raised; batch left for retry", self.handler)
+            return 0
+        failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])} \
+            if isinstance(result, dict) else set()
+        done = [m for m in received if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(done[start:start + 10])])
+        return len(received)
+
+
+class StreamPump(Pump):
+    """Reads every shard of a table's stream from the start and calls the handler per batch."""
+
+    def __init__(self, app: Any, handler: str, config: DynamoDBEventConfig, streams: Any,
+                 stream_arn: str, retries: int = 3) -> None:
+        super().__init__(f"stream-{handler}")
+        self.app, self.handler, self.config = app, handler, config
+        self.streams, self.stream_arn, self.retries = streams, stream_arn, retries
+        self.iterators: dict[str, str | None] = {}
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.poll_once() == 0:
+                    time.sleep(0.2)
+            except Exception:
+                self.errors += 1
+                log.exception("stream pump %s failed", self.handler)
+                time.sleep(0.5)
+
+    def poll_once(self) -> int:
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"][
+            "Shards"]
+        delivered = 0
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self.iterators:
+                self.iterators[shard_id] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id,
+                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            iterator = self.iterators[shard_id]
+            if not iterator:
+                continue
+            response = self.streams.get_records(ShardIterator=iterator,
+                                                Limit=self.config.batch_size)
+            records = response.get("Records") or []
+            if records:
+                for record in records:
+                    record.setdefault("eventSourceARN", self.stream_arn)
+                    ddb = record.get("dynamodb", {})
+                    if isinstance(ddb.get("ApproximateCreationDateTime"), datetime):
+                        ddb["ApproximateCreationDateTime"] = ddb[
+                            "ApproximateCreationDateTime"].timestamp()
+                self._deliver(records)
+                delivered += len(records)
+            self.iterators[shard_id] = response.get("NextShardIterator")
+        return delivered
+
+    def _deliver(self, records: list[dict[str, Any]]) -> None:
+        for attempt in range(self.retries + 1):
+            try:
+                self.invocations += 1
+                self.app.handler_map[self.handler]({"Records": records},
+                                                   LambdaContext(self.handler))
+                return
+            except Exception:
+                self.errors += 1
+                log.exception("stream handler %s failed (attempt %d)", self.handler, attempt + 1)
+                time.sleep(0.2 * (attempt + 1))
+        log.error("stream batch of %d records dropped after retries", len(records))
+
+
+class SchedulePump(Pump):
+    """EventBridge schedules do not fire on moto: tick the scheduled handlers ourselves."""
+
+    def __init__(self, app: Any, handler: str, config: ScheduledEventConfig,
+                 every_seconds: float) -> None:
+        super().__init__(f"schedule-{handler}")
+        self.app, self.handler, self.config = app, handler, config
+        self.every_seconds = every_seconds
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every_seconds):
+            self.tick()
+
+    def tick(self) -> Any:
+        event = {
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012",
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "us-east-1",
+            "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{self.handler}"],
+            "detail": {},
+        }
+        try:
+            self.invocations += 1
+            return self.app.handler_map[self.handler](event, LambdaContext(self.handler))
+        except Exception:
+            self.errors += 1
+            log.exception("scheduled handler %s failed", self.handler)
+            return None
