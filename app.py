@@ -16,7 +16,15 @@ from chalicelib.services import auth, campaigns, dispatch, jobs, metrics, releas
 from chalicelib.services.views import MESSAGE_STATUSES
 
 app = Chalice(app_name="proactive")
-app.register_middleware(errors.handle_errors, "http")
+
+
+def route(path: str, **kwargs: Any) -> Any:
+    """app.route, with domain errors answered as JSON (chalicelib/api/errors.py)."""
+
+    def register(view: Any) -> Any:
+        return app.route(path, **kwargs)(errors.json_errors(view))
+
+    return register
 
 
 def _principal(roles: tuple[str, ...]) -> auth.Principal:
@@ -30,43 +38,43 @@ def _request() -> Any:
 
 # --- service ----------------------------------------------------------------------------------
 
-@app.route("/")
+@route("/")
 def index() -> dict[str, Any]:
     return {"service": "proactive messaging", "openapi": "/openapi.json", "health": "/health"}
 
 
-@app.route("/health")
+@route("/health")
 def health() -> dict[str, Any]:
     return {"ok": True, "stage": config.get_settings().stage}
 
 
-@app.route("/openapi.json")
+@route("/openapi.json")
 def openapi_document() -> dict[str, Any]:
     return openapi.document()
 
 
 # --- campaigns --------------------------------------------------------------------------------
 
-@app.route("/campaigns", methods=["POST"])
+@route("/campaigns", methods=["POST"])
 def create_campaign() -> Response:
     principal = _principal(auth.TOOL_ROLES)
     payload = parse_body(CampaignIn, _request().raw_body)
     return Response(body=campaigns.create(principal, payload), status_code=201)
 
 
-@app.route("/campaigns", methods=["GET"])
+@route("/campaigns", methods=["GET"])
 def list_campaigns() -> dict[str, Any]:
     principal = _principal(auth.TOOL_ROLES)
     query = _request().query_params
     return campaigns.list_page(principal, params.limit(query), params.optional(query, "cursor"))
 
 
-@app.route("/campaigns/{campaign_id}", methods=["GET"])
+@route("/campaigns/{campaign_id}", methods=["GET"])
 def get_campaign(campaign_id: str) -> dict[str, Any]:
     return campaigns.get(_principal(auth.TOOL_ROLES), campaign_id)
 
 
-@app.route("/campaigns/{campaign_id}/recipients", methods=["POST"],
+@route("/campaigns/{campaign_id}/recipients", methods=["POST"],
            content_types=["text/plain", "text/csv", "application/octet-stream"])
 def add_recipients(campaign_id: str) -> dict[str, Any]:
     principal = _principal(auth.TOOL_ROLES)
@@ -75,18 +83,18 @@ def add_recipients(campaign_id: str) -> dict[str, Any]:
                                           raw.decode("utf-8", errors="replace"))
 
 
-@app.route("/campaigns/{campaign_id}/launch", methods=["POST"])
+@route("/campaigns/{campaign_id}/launch", methods=["POST"])
 def launch_campaign(campaign_id: str) -> dict[str, Any]:
     principal = _principal(auth.TOOL_ROLES)
     return campaigns.launch(principal, campaign_id, parse_body(LaunchIn, _request().raw_body))
 
 
-@app.route("/campaigns/{campaign_id}/cancel", methods=["POST"])
+@route("/campaigns/{campaign_id}/cancel", methods=["POST"])
 def cancel_campaign(campaign_id: str) -> dict[str, Any]:
     return campaigns.cancel(_principal(auth.TOOL_ROLES), campaign_id)
 
 
-@app.route("/campaigns/{campaign_id}/messages", methods=["GET"])
+@route("/campaigns/{campaign_id}/messages", methods=["GET"])
 def campaign_messages(campaign_id: str) -> dict[str, Any]:
     principal = _principal(auth.TOOL_ROLES)
     query = _request().query_params

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -14,7 +14,7 @@ _CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect
                         read_timeout=20, max_pool_connections=20)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     settings = get_settings()
     return boto3.session.Session().client(

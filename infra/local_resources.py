@@ -30,7 +30,9 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
     attrs: dict[tuple[str, str], Any] = {}
     resolver = Resolver(refs, attrs)
     resources: dict[str, Any] = fragment.get("Resources", {})
-    pending = dict(resources)
+    # Entries without a Type patch chalice's generated functions; nothing to create here.
+    pending = {name: res for name, res in resources.items() if "Type" in res}
+    refs["DefaultRole"] = "DefaultRole"
     # Resources that reference others (a queue's DLQ) are created after them.
     while pending:
         progressed = False

@@ -13,6 +13,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,15 @@ from typing import Any
 import boto3
 from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalice.config import Config
-from chalice.local import create_local_server
-from moto.server import ThreadedMotoServer
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+)
 
 from infra.local_resources import REGION, create_resources
+from infra.moto_server import MotoServer
 from infra.pumps import Pump, SchedulePump, SqsPump, StreamPump
 from infra.sandbox import SandboxServer
 
@@ -41,6 +47,11 @@ def quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+class QuietChaliceHandler(ChaliceRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
 @dataclass
 class LocalStack:
     api_port: int = 0
@@ -49,6 +60,7 @@ class LocalStack:
     stage: str = "dev"
     release_horizon_seconds: int = 60
     tick_seconds: float = 5.0
+    log_requests: bool = False
     send_consumers: int | None = None  # default: the handler's maximum_concurrency
     env: dict[str, str] = field(default_factory=dict)
     pumps: list[Pump] = field(default_factory=list)
@@ -56,13 +68,14 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         quiet_logs()
-        self.moto_port = self.moto_port or free_port()
         self.api_port = self.api_port or free_port()
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port)
-        self.moto.start()
-        self.moto_url = f"http://127.0.0.1:{self.moto_port}"
+        self.moto = MotoServer(port=self.moto_port).start()
+        self.moto_url = self.moto.url
         self.sandbox = SandboxServer(port=self.sandbox_port).start()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
+        # moto keeps its state per process: start from empty, as a fresh account would.
+        urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset",
+                                                      method="POST")).close()
         resource_env = create_resources(self.moto_url, self.stage)
         self._set_env({
             **resource_env,
@@ -102,7 +115,13 @@ class LocalStack:
 
     def _start_api(self) -> None:
         config = Config.create(chalice_app=self.app, stage=self.stage, app_name="proactive")
-        self.api = create_local_server(self.app, config, "127.0.0.1", self.api_port)
+        if not isinstance(self.app, LocalChalice):
+            # What chalice.local.create_local_server does, once per process (it cannot twice).
+            CustomLocalChalice.__bases__ = (LocalChalice, self.app.__class__)
+            self.app.__class__ = CustomLocalChalice
+        handler = ChaliceRequestHandler if self.log_requests else QuietChaliceHandler
+        self.api = LocalDevServer(self.app, config, "127.0.0.1", self.api_port,
+                                  handler_cls=handler)
         self.api_thread = threading.Thread(target=self.api.server.serve_forever, name="api",
                                            daemon=True)
         self.api_thread.start()

@@ -98,7 +98,7 @@ class StreamPump(Pump):
         super().__init__(f"stream-{handler}")
         self.app, self.handler, self.config = app, handler, config
         self.streams, self.stream_arn, self.retries = streams, stream_arn, retries
-        self.iterators: dict[str, str | None] = {}
+        self.positions: dict[str, str] = {}  # shard -> last sequence number delivered
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -116,13 +116,18 @@ class StreamPump(Pump):
         delivered = 0
         for shard in shards:
             shard_id = shard["ShardId"]
-            if shard_id not in self.iterators:
-                self.iterators[shard_id] = self.streams.get_shard_iterator(
+            # A fresh iterator each poll, after the last record delivered: moto replaces a
+            # table's stream object when a transaction fails, orphaning older iterators.
+            last = self.positions.get(shard_id)
+            if last is None:
+                iterator = self.streams.get_shard_iterator(
                     StreamArn=self.stream_arn, ShardId=shard_id,
                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            iterator = self.iterators[shard_id]
-            if not iterator:
-                continue
+            else:
+                iterator = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id,
+                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                    SequenceNumber=last)["ShardIterator"]
             response = self.streams.get_records(ShardIterator=iterator,
                                                 Limit=self.config.batch_size)
             records = response.get("Records") or []
@@ -135,7 +140,7 @@ class StreamPump(Pump):
                             "ApproximateCreationDateTime"].timestamp()
                 self._deliver(records)
                 delivered += len(records)
-            self.iterators[shard_id] = response.get("NextShardIterator")
+                self.positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         return delivered
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:

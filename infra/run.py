@@ -22,7 +22,8 @@ def main() -> None:
     args = parser.parse_args()
     print("Starting the local stack (moto server, API, pumps, sandbox gateway)...", flush=True)
     stack = LocalStack(api_port=args.port, moto_port=args.moto_port,
-                       sandbox_port=args.sandbox_port, tick_seconds=args.tick).start()
+                       sandbox_port=args.sandbox_port, tick_seconds=args.tick,
+                       log_requests=True).start()
     demo = seed_demo()
     info = {
         "api_url": stack.api_url,
@@ -40,7 +41,8 @@ def main() -> None:
   API:              {stack.api_url}          (OpenAPI: {stack.api_url}/openapi.json)
   Sandbox gateway:  {stack.sandbox.url}/sandbox/messages   (every message "sent")
   moto server:      {stack.moto_url}
-  Demo brand:       {demo['brand_id']}  SMS number {demo['numbers']['sms'][0]}  skills sales, support
+  Demo brand:       {demo['brand_id']}, SMS number {demo['numbers']['sms'][0]}
+  Skills:           sales, support
   Admin key:            {demo['keys']['admin']}
   Campaign-manager key: {demo['keys']['campaign_manager']}
   Agent key (403 on campaigns): {demo['keys']['agent']}

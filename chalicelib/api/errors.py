@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,10 +24,20 @@ def error_response(status: int, code: str, message: str,
     return Response(body={"error": body}, status_code=status, headers={**JSON, **(headers or {})})
 
 
-def handle_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """HTTP middleware: every route's DomainError -> its status and JSON body."""
+def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps a route: every DomainError -> its status and JSON body; anything else -> a logged
+    500 with a JSON body (chalice catches view exceptions before any middleware sees them)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return _guarded(view, *args, **kwargs)
+
+    return wrapper
+
+
+def _guarded(view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
-        return get_response(event)
+        return view(*args, **kwargs)
     except TooManyRequests as exc:
         return error_response(exc.status, exc.code, exc.message,
                               headers={"Retry-After": str(exc.retry_after)})

@@ -24,15 +24,18 @@ class WindowIn(Strict):
     @field_validator("start", "end")
     @classmethod
     def _clock(cls, value: str) -> str:
+        if value == "24:00":
+            return value  # the end of the day
         try:
             parsed = time.fromisoformat(value)
         except ValueError:
-            raise ValueError("must be a time of day as HH:MM, e.g. 08:00") from None
+            raise ValueError("must be a time of day as HH:MM, e.g. 08:00 (24:00 = midnight)")\
+                from None
         return parsed.strftime("%H:%M")
 
     @model_validator(mode="after")
     def _order(self) -> WindowIn:
-        if self.start >= self.end:
+        if self.start == "24:00" or self.start >= self.end:
             raise ValueError("the window's start must be before its end (same local day)")
         return self
 

@@ -23,7 +23,9 @@ class Window:
 
     @classmethod
     def parse(cls, start: str, end: str) -> Window:
-        return cls(time.fromisoformat(start), time.fromisoformat(end))
+        """HH:MM local times; an end of 24:00 means the end of the day."""
+        return cls(time.fromisoformat(start), time.max if end == "24:00" else
+                   time.fromisoformat(end))
 
     def contains_local(self, local: time) -> bool:
         return self.start <= local < self.end

@@ -8,11 +8,14 @@ record. Returns the SQS message ids that must be retried (partial batch failure)
 from __future__ import annotations
 
 import json
+import math
 import random
+import threading
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +30,12 @@ from chalicelib.store.models import CampaignModel, MessageModel
 CLAIM_LEASE_SECONDS = 120.0
 MAX_ATTEMPTS = 5
 EARLY_TOLERANCE_SECONDS = 1.0  # a message this close to due is held in the consumer, not requeued
-LATE_TOLERANCE_FRACTION = 0.25  # of the gap: a send later than its slot by more is requeued
+# Slots are spaced so that a send reaching the gateway up to LATE_MARGIN_SECONDS after its slot
+# still keeps every interval of T seconds at or below ceil(rate * T) sends (slot_interval). A send
+# may start at most START_TOLERANCE_SECONDS late (else it is requeued), leaving the rest of the
+# margin for the request to travel.
+LATE_MARGIN_SECONDS = 0.05
+START_TOLERANCE_SECONDS = 0.02
 SENDER_RATE_DEFAULTS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0, "whatsapp": 80.0}
 SEND_BUDGET_SECONDS = 10.0  # how long one invocation may wait for slots (Lambda timeout is 30 s)
 
@@ -58,6 +66,7 @@ class Dispatcher:
         self.clock = clock
         self.sleep = sleep
         self.requeue: list[queues.Outgoing] = []
+        self.lock = threading.Lock()
 
     def handle(self, records: Sequence[tuple[str, str]]) -> list[str]:
         failures: list[str] = []
@@ -137,30 +146,46 @@ class Dispatcher:
         else:
             kind = sender.kind if sender is not None else "long_code"
             sender_rate = SENDER_RATE_DEFAULTS.get(kind, 1.0)
-        return {f"campaign#{campaign.campaign_id}": 1.0 / float(campaign.send_rate),
-                f"sender#{campaign.from_number}": 1.0 / sender_rate}
+        return {f"campaign#{campaign.campaign_id}": slot_interval(float(campaign.send_rate)),
+                f"sender#{campaign.from_number}": slot_interval(sender_rate)}
 
     def _send_paced(self, campaign: CampaignModel,
                     ready: list[tuple[QueuedMessage, MessageModel, str]],
                     window: scheduler.Window, brand_zone: str,
                     intervals: dict[str, float]) -> None:
-        first, gap = limits.reserve(intervals, len(ready), self.clock())
-        for index, (item, message, attempt) in enumerate(ready):
-            slot = first + index * gap
+        get_gateway()  # built before the first slot, so no send starts late for it
+        first, gap = limits.reserve(intervals, len(ready), self.clock)
+        # One thread per message, each waiting for its own slot: a slow gateway answer must not
+        # make the next message late for its slot.
+        with ThreadPoolExecutor(max_workers=len(ready)) as pool:
+            for index, (item, message, attempt) in enumerate(ready):
+                pool.submit(self._send_at, first + index * gap, campaign, item, message, attempt,
+                            window, brand_zone)
+
+    def _send_at(self, slot: float, campaign: CampaignModel, item: QueuedMessage,
+                 message: MessageModel, attempt: str, window: scheduler.Window,
+                 brand_zone: str) -> None:
+        try:
             wait = slot - self.clock()
             if wait > 0:
                 self.sleep(wait)
             now = self.clock()
             zones = list(message.zones or []) or [brand_zone]
-            if now - slot > gap * LATE_TOLERANCE_FRACTION or not scheduler.in_window(
-                    zones, window, now):
+            if now - slot > START_TOLERANCE_SECONDS or not scheduler.in_window(zones, window, now):
                 # Too late for the slot (sending now could exceed the rate) or the window closed
-                # while waiting: give it back untouched, it is sent on a later slot.
+                # while waiting: give it back untouched, it goes on a later slot.
                 messages.release_claim(campaign.campaign_id, item.phone, attempt, "RESCHEDULED",
                                        "waiting for a send slot", now)
-                self.requeue.append(queues.Outgoing(item.body(), 0))
-                continue
+                self._requeue(queues.Outgoing(item.body(), 0))
+                return
             self._send_one(campaign, item, message, attempt, zones, window, now)
+        except Exception:
+            # The claim stays; the message is reconciled rather than resent blind.
+            logger.exception("send failed", extra={"campaign_id": campaign.campaign_id})
+
+    def _requeue(self, outgoing: queues.Outgoing) -> None:
+        with self.lock:
+            self.requeue.append(outgoing)
 
     def _send_one(self, campaign: CampaignModel, item: QueuedMessage, message: MessageModel,
                   attempt: str, zones: list[str], window: scheduler.Window, now: float) -> None:
@@ -193,7 +218,7 @@ class Dispatcher:
                 return
             messages.release_claim(cid, item.phone, attempt, error.code, error.message, now)
             backoff = min(900.0, 2 ** item.retry * 5) * random.uniform(0.8, 1.2)
-            self.requeue.append(queues.Outgoing(item.body(retry=item.retry + 1), int(backoff)))
+            self._requeue(queues.Outgoing(item.body(retry=item.retry + 1), int(backoff)))
             logger.info("transient gateway error, retrying", extra=log)
         elif error.kind == "opted_out":
             optouts.add(campaign.brand_id, item.phone, "gateway", None, now)
@@ -209,10 +234,19 @@ class Dispatcher:
     def _wait_longer(self, item: QueuedMessage, due_at: float, now: float) -> None:
         delay = due_at - now
         if delay <= queues.MAX_DELAY_SECONDS:
-            self.requeue.append(queues.Outgoing({**item.body(), "due_at": due_at},
+            self._requeue(queues.Outgoing({**item.body(), "due_at": due_at},
                                                 int(delay + 0.999)))
         else:
             messages.reschedule(item.campaign_id, item.phone, due_at, now)
+
+
+def slot_interval(rate: float) -> float:
+    """Seconds between send slots for `rate` messages/second.
+
+    With sends starting up to LATE_MARGIN_SECONDS after their slot, any ceil(rate) + 1
+    consecutive sends still span at least one second: no second holds more than ceil(rate).
+    """
+    return 1.0 / rate + LATE_MARGIN_SECONDS / max(1, math.ceil(rate))
 
 
 def handle_batch(records: Sequence[tuple[str, str]]) -> list[str]:

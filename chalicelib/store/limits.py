@@ -7,7 +7,7 @@ one transaction conditioned on the values it read, so concurrent consumers never
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from botocore.exceptions import ClientError
 
@@ -21,7 +21,8 @@ class LimiterContended(Exception):
     pass
 
 
-def reserve(intervals: Mapping[str, float], count: int, now: float) -> tuple[float, float]:
+def reserve(intervals: Mapping[str, float], count: int,
+            clock: Callable[[], float]) -> tuple[float, float]:
     """Reserve `count` slots on every limiter in `intervals` ({key: seconds between sends}).
 
     Returns (first slot, gap): send i may start at first + i * gap and not before; the gap is
@@ -38,7 +39,7 @@ def reserve(intervals: Mapping[str, float], count: int, now: float) -> tuple[flo
         for k, response in zip(keys, got["Responses"], strict=True):
             item = response.get("Item")
             current[k] = item["next_at"]["N"] if item and "next_at" in item else None
-        first = max([now] + [float(v) for v in current.values() if v is not None])
+        first = max([clock()] + [float(v) for v in current.values() if v is not None])
         last = first + (count - 1) * gap
         writes = []
         for k in keys:

@@ -12,7 +12,12 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -165,8 +170,8 @@ class MessageModel(Model):
     channel = UnicodeAttribute()
     line = NumberAttribute(default=0)
     text = UnicodeAttribute(null=True)
-    variables = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
-    zones = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    variables = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    zones = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     country = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="PENDING")
     reason = UnicodeAttribute(null=True)  # why SKIPPED / FAILED, in words

@@ -1,0 +1,158 @@
+"""Shared fixtures.
+
+- `aws`: a moto server over HTTP (one per test worker), reset before each test, with every
+  resource of infra/ created and the app's settings pointed at it.
+- `sandbox`: the sandbox messaging gateway over HTTP; the twilio client is configured to use it.
+- `brand`: a seeded brand with keys for every role.
+- `api`: chalice's test client on the real app (service tests); e2e tests use HTTP instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from infra.local_resources import REGION, create_resources
+from infra.local_stack import quiet_logs
+from infra.moto_server import MotoServer
+from infra.sandbox import SandboxServer
+
+BASE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "PROACTIVE_STAGE": "dev",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+for _key, _value in BASE_ENV.items():
+    os.environ.setdefault(_key, _value)
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    quiet_logs()
+    server = MotoServer().start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    server = SandboxServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.sandbox.clear()
+    return sandbox_server
+
+
+@pytest.fixture
+def aws(moto_url: str, sandbox_server: SandboxServer,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    from chalicelib import config
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
+    env = create_resources(moto_url)
+    env.update(BASE_ENV)
+    env.update({
+        "AWS_ENDPOINT_URL": moto_url,
+        "RELEASE_HORIZON_SECONDS": "60",
+        "TWILIO_API_BASE": sandbox_server.url,
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "test-token",
+        "PUBLIC_BASE_URL": "https://api.example.test/api",
+    })
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    config.reset_settings()
+    yield env
+    monkeypatch.undo()
+    config.reset_settings()
+
+
+@dataclass
+class Brand:
+    brand_id: str
+    keys: dict[str, str]
+    sms_number: str
+
+    def auth(self, role: str = "campaign_manager") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+def make_brand(brand_id: str, number: str) -> Brand:
+    from infra.seed import seed_demo
+
+    seeded = seed_demo(brand_id=brand_id, name=f"Brand {brand_id}", sms_number=number,
+                       sms_rate=50)
+    from chalicelib.services import auth
+
+    _, secret = auth.create_key(brand_id, "agent_manager", label="agent manager")
+    seeded["keys"]["agent_manager"] = secret
+    return Brand(brand_id, seeded["keys"], number)
+
+
+@pytest.fixture
+def brand(aws: dict[str, str]) -> Brand:
+    return make_brand("acme", "+12125550100")
+
+
+@pytest.fixture
+def other_brand(aws: dict[str, str]) -> Brand:
+    return make_brand("globex", "+14155550100")
+
+
+class Api:
+    """chalice's in-process test client with JSON helpers."""
+
+    def __init__(self) -> None:
+        from chalice.test import Client
+
+        from app import app
+
+        self.client = Client(app, stage_name="dev")
+
+    def call(self, method: str, path: str, brand: Brand | None = None, role: str =
+             "campaign_manager", json_body: Any = None, body: str | bytes | None = None,
+             content_type: str = "application/json") -> tuple[int, Any]:
+        headers = {"Content-Type": content_type}
+        if brand is not None:
+            headers.update(brand.auth(role))
+        payload = json.dumps(json_body) if json_body is not None else body
+        response = getattr(self.client.http, method.lower())(path, headers=headers,
+                                                             body=payload or b"")
+        try:
+            data = json.loads(response.body) if response.body else None
+        except ValueError:
+            data = response.body
+        return response.status_code, data
+
+
+@pytest.fixture
+def api(aws: dict[str, str]) -> Iterator[Api]:
+    client = Api()
+    yield client
+    client.client.__exit__(None, None, None)
+
+
+def campaign_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Winter sale",
+        "channel": "sms",
+        "from_number": "+12125550100",
+        "skill": "sales",
+        "text": "Winter sale: 20% off this week",
+        "schedule": {"send_rate": 5, "window": {"start": "00:00", "end": "24:00"}},
+    }
+    body.update(overrides)
+    return body

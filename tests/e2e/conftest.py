@@ -1,0 +1,65 @@
+"""The whole local stack on free loopback ports, driven over HTTP like a user would."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.local_stack import LocalStack
+from infra.seed import seed_demo
+
+
+class Http:
+    def __init__(self, base: str, key: str | None = None) -> None:
+        self.base, self.key = base, key
+
+    def __call__(self, method: str, path: str, body: Any = None,
+                 content_type: str = "application/json", key: str | None = None) -> tuple[int,
+                                                                                          Any]:
+        data = None
+        if body is not None:
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        headers = {"Content-Type": content_type}
+        if key or self.key:
+            headers["Authorization"] = f"Bearer {key or self.key}"
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+                status = response.status
+        except urllib.error.HTTPError as err:
+            raw, status = err.read(), err.code
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode()
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    local = LocalStack(tick_seconds=2.0, release_horizon_seconds=60).start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+def demo(stack: LocalStack) -> dict[str, Any]:
+    return seed_demo()
+
+
+@pytest.fixture
+def http(stack: LocalStack, demo: dict[str, Any]) -> Http:
+    return Http(stack.api_url, demo["keys"]["campaign_manager"])
+
+
+def sandbox_messages(stack: LocalStack) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(stack.sandbox.url + "/sandbox/messages") as response:
+        return list(json.loads(response.read())["messages"])

@@ -1,0 +1,97 @@
+"""At most one send per (campaign, recipient), however SQS delivers (DESIGN invariant 3)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any
+
+from chalicelib.services import jobs
+from chalicelib.store import messages
+from infra.pumps import LambdaContext
+from infra.sandbox import SandboxServer
+from tests.conftest import Api, Brand, campaign_body
+
+
+def _launched_campaign(api: Api, brand: Brand, phones: list[str], rate: float = 50) -> str:
+    status, body = api.call("POST", "/campaigns", brand, json_body=campaign_body(
+        schedule={"send_rate": rate, "window": {"start": "00:00", "end": "24:00"}}))
+    cid = str(body["id"])
+    api.call("POST", f"/campaigns/{cid}/recipients", brand, body="\n".join(phones),
+             content_type="text/plain")
+    status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
+    assert status == 200, body
+    jobs.launch(brand.brand_id, cid)  # what the control-queue consumer runs
+    return cid
+
+
+def _sqs_event(brand: Brand, cid: str, phones: list[str]) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": str(uuid.uuid4()), "receiptHandle": "r", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:proactive-dev-send",
+        "body": json.dumps({"brand_id": brand.brand_id, "campaign_id": cid, "phone": p,
+                            "due_at": 0, "retry": 0}),
+        "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "awsRegion": "us-east-1",
+    } for p in phones]}
+
+
+def _send_handler() -> Any:
+    from app import app
+
+    return app.handler_map["send_messages"]
+
+
+def test_a_message_delivered_twice_is_sent_once(api: Api, brand: Brand,
+                                                sandbox: SandboxServer) -> None:
+    phones = ["+12125550101", "+12125550102"]
+    cid = _launched_campaign(api, brand, phones)
+    handler = _send_handler()
+    first = handler(_sqs_event(brand, cid, phones), LambdaContext("send_messages"))
+    second = handler(_sqs_event(brand, cid, phones), LambdaContext("send_messages"))
+    assert first == {"batchItemFailures": []} and second == {"batchItemFailures": []}
+    sent_to = sorted(m["to"] for m in sandbox.sandbox.snapshot())
+    assert sent_to == phones
+    assert {m.status for m in messages.iter_campaign(cid, consistent=True)} == {"SENT"}
+
+
+def test_two_consumers_with_the_same_message_at_once_send_it_once(
+        api: Api, brand: Brand, sandbox: SandboxServer) -> None:
+    phones = [f"+1212555{n:04d}" for n in range(110, 118)]
+    cid = _launched_campaign(api, brand, phones)
+    handler = _send_handler()
+    barrier = threading.Barrier(4)
+    results: list[Any] = []
+
+    def consume() -> None:
+        barrier.wait()
+        results.append(handler(_sqs_event(brand, cid, phones), LambdaContext("send_messages")))
+
+    threads = [threading.Thread(target=consume) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == {"batchItemFailures": []} for r in results)
+    sent_to = sorted(m["to"] for m in sandbox.sandbox.snapshot())
+    assert sent_to == sorted(phones)
+
+
+def test_cancelled_campaign_sends_nothing_more(api: Api, brand: Brand,
+                                               sandbox: SandboxServer) -> None:
+    phones = ["+12125550121", "+12125550122"]
+    cid = _launched_campaign(api, brand, phones)
+    status, _ = api.call("POST", f"/campaigns/{cid}/cancel", brand)
+    assert status == 200
+    _send_handler()(_sqs_event(brand, cid, phones), LambdaContext("send_messages"))
+    assert sandbox.sandbox.snapshot() == []
+    states = {m.phone: (m.status, m.error_code) for m in messages.iter_campaign(cid, True)}
+    assert states == {p: ("SKIPPED", "CANCELLED") for p in phones}
+
+
+def test_unreadable_message_is_reported_as_a_batch_item_failure(api: Api, brand: Brand,
+                                                                sandbox: SandboxServer) -> None:
+    event = _sqs_event(brand, "cmp_x", ["+12125550101"])
+    event["Records"][0]["body"] = "not json"
+    result = _send_handler()(event, LambdaContext("send_messages"))
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
