@@ -7,6 +7,7 @@ same names pointing at moto server and the sandbox gateway. Nothing else reads o
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,15 +21,6 @@ class Settings:
     stage: str
     region: str
     aws_endpoint_url: str | None
-    brands_table: str
-    api_keys_table: str
-    sender_numbers_table: str
-    skills_table: str
-    campaigns_table: str
-    messages_table: str
-    optouts_table: str
-    metrics_table: str
-    limits_table: str
     send_queue_url: str
     control_queue_url: str
     uploads_bucket: str
@@ -42,6 +34,23 @@ class Settings:
     @property
     def send_queue_name(self) -> str:
         return send_queue_name(self.stage)
+
+    @staticmethod
+    def table_name(logical_id: str) -> str:
+        """A table's name from the variable the template sets (MessagesTable -> MESSAGES_TABLE)."""
+        return _env(env_name(logical_id), logical_id)
+
+    @property
+    def metrics_table(self) -> str:
+        return self.table_name("MetricsTable")
+
+    @property
+    def limits_table(self) -> str:
+        return self.table_name("LimitsTable")
+
+
+def env_name(logical_id: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).upper()
 
 
 def send_queue_name(stage: str | None = None) -> str:
@@ -67,15 +76,6 @@ def get_settings() -> Settings:
         stage=_env("PROACTIVE_STAGE", "dev"),
         region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1")),
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
-        brands_table=_env("BRANDS_TABLE", "BrandsTable"),
-        api_keys_table=_env("API_KEYS_TABLE", "ApiKeysTable"),
-        sender_numbers_table=_env("SENDER_NUMBERS_TABLE", "SenderNumbersTable"),
-        skills_table=_env("SKILLS_TABLE", "SkillsTable"),
-        campaigns_table=_env("CAMPAIGNS_TABLE", "CampaignsTable"),
-        messages_table=_env("MESSAGES_TABLE", "MessagesTable"),
-        optouts_table=_env("OPTOUTS_TABLE", "OptOutsTable"),
-        metrics_table=_env("METRICS_TABLE", "MetricsTable"),
-        limits_table=_env("LIMITS_TABLE", "LimitsTable"),
         send_queue_url=_env("SEND_QUEUE_URL"),
         control_queue_url=_env("CONTROL_QUEUE_URL"),
         uploads_bucket=_env("UPLOADS_BUCKET"),

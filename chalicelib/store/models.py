@@ -227,45 +227,37 @@ class LimitModel(Model):
     next_at = NumberAttribute(default=0)
 
 
-ALL_MODELS: list[type[Model]] = [
-    BrandModel,
-    ApiKeyModel,
-    SenderNumberModel,
-    SkillModel,
-    CampaignModel,
-    MessageModel,
-    OptOutModel,
-    MetricModel,
-    LimitModel,
-]
-
-_TABLE_SETTING = {
-    "BrandsTable": "brands_table",
-    "ApiKeysTable": "api_keys_table",
-    "SenderNumbersTable": "sender_numbers_table",
-    "SkillsTable": "skills_table",
-    "CampaignsTable": "campaigns_table",
-    "MessagesTable": "messages_table",
-    "OptOutsTable": "optouts_table",
-    "MetricsTable": "metrics_table",
-    "LimitsTable": "limits_table",
-}
+ALL_MODELS: list[type[Model]] = []
 
 
-def table_name_for(logical_id: str) -> str:
-    return str(getattr(get_settings(), _TABLE_SETTING[logical_id]))
+def register(model: type[Model]) -> type[Model]:
+    """Bind a model to the stage's tables now and whenever settings change (bind_models).
+
+    Every model has Meta.logical_id, the resource name in infra/resources/*.yaml; its table name
+    comes from the environment variable of the same name in UPPER_SNAKE case (MessagesTable ->
+    MESSAGES_TABLE), which the template sets with Ref.
+    """
+    if model not in ALL_MODELS:
+        ALL_MODELS.append(model)
+    _bind(model)
+    return model
+
+
+def _bind(model: type[Model]) -> None:
+    settings = get_settings()
+    meta: Any = model.Meta
+    meta.table_name = settings.table_name(meta.logical_id)
+    meta.region = settings.region
+    meta.host = settings.aws_endpoint_url
+    meta.max_retry_attempts = 5
+    model._connection = None  # rebuilt lazily with the new settings
 
 
 def bind_models() -> None:
-    """Point every model at the stage's table names, region and endpoint."""
-    settings = get_settings()
     for model in ALL_MODELS:
-        meta: Any = model.Meta
-        meta.table_name = table_name_for(meta.logical_id)
-        meta.region = settings.region
-        meta.host = settings.aws_endpoint_url
-        meta.max_retry_attempts = 5
-        model._connection = None  # rebuilt lazily with the new settings
+        _bind(model)
 
 
-bind_models()
+for _model in (BrandModel, ApiKeyModel, SenderNumberModel, SkillModel, CampaignModel,
+               MessageModel, OptOutModel, MetricModel, LimitModel):
+    register(_model)

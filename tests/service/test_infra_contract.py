@@ -62,3 +62,13 @@ def test_model_matches_template(model: type[Model]) -> None:
 
     stream = props.get("StreamSpecification", {}).get("StreamViewType")
     assert stream == getattr(model.Meta, "stream_view_type", None)
+
+
+def test_every_table_is_named_to_the_functions_by_its_variable() -> None:
+    from chalicelib.config import env_name
+    from infra.template import environment_variables
+
+    env = environment_variables(load_fragment())
+    for logical_id in TABLES:
+        assert env.get(env_name(logical_id)) == {"Ref": logical_id}, logical_id
+    assert {m.Meta.logical_id for m in ALL_MODELS} == set(TABLES)  # type: ignore[attr-defined]
