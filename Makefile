@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test unit lint package bench deploy clean
+.PHONY: run test unit lint package bench deploy clean onboard
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ package: $(VENV)/.installed
 	PROACTIVE_STAGE=$(STAGE) $(VENV)/bin/chalice package --stage $(STAGE) \
 	  --merge-template build/merge-$(STAGE).json dist/
 	@echo "Template: dist/sam.json (deploy: see README)"
+
+## Onboard a brand and print its first admin key (once). Local stack by default (`make run` must
+## be running); AWS=1 STAGE=prod for the stage's stack. E.g.
+##   make onboard BRAND=acme NAME="Acme Inc." TIME_ZONE=America/New_York [SECRET_REF=/proactive/dev/...]
+onboard: $(VENV)/.installed
+	$(PY) -m infra.onboard --brand-id "$(BRAND)" --name "$(NAME)" \
+	  --time-zone "$(or $(TIME_ZONE),America/New_York)" --stage $(STAGE) \
+	  $(if $(SECRET_REF),--gateway-secret-ref "$(SECRET_REF)") $(if $(AWS),--aws)
 
 ## Deploy with chalice directly (needs AWS credentials; see README).
 deploy: package

@@ -3,33 +3,61 @@ shapes the result. Business rules live in chalicelib/services and chalicelib/dom
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 
 from chalicelib import config
-from chalicelib.api import errors, openapi, params
+from chalicelib.api import errors, openapi, params, request_limits
+from chalicelib.api.admin_schemas import (
+    BrandSettingsIn,
+    KeyIn,
+    NumberIn,
+    SkillIn,
+    SkillPatchIn,
+)
 from chalicelib.api.schemas import CampaignIn, LaunchIn, parse_body
 from chalicelib.logging import logger
-from chalicelib.services import auth, campaigns, dispatch, jobs, metrics, release
+from chalicelib.services import (
+    admin,
+    audit_log,
+    auth,
+    campaigns,
+    dispatch,
+    jobs,
+    keys,
+    metrics,
+    ratelimit,
+    release,
+)
 from chalicelib.services.views import MESSAGE_STATUSES
 
 app = Chalice(app_name="proactive")
 
 
-def route(path: str, **kwargs: Any) -> Any:
-    """app.route, with domain errors answered as JSON (chalicelib/api/errors.py)."""
+def route(path: str, max_body_bytes: int = request_limits.MAX_BODY_BYTES, **kwargs: Any) -> Any:
+    """app.route, with domain errors answered as JSON (chalicelib/api/errors.py) and bodies over
+    `max_body_bytes` refused with 413."""
 
     def register(view: Any) -> Any:
-        return app.route(path, **kwargs)(errors.json_errors(view))
+        @functools.wraps(view)
+        def limited(*args: Any, **kw: Any) -> Any:
+            request_limits.check_body_size(app.current_request, max_body_bytes)
+            return view(*args, **kw)
+
+        return app.route(path, **kwargs)(errors.json_errors(limited))
 
     return register
 
 
 def _principal(roles: tuple[str, ...]) -> auth.Principal:
+    """The caller's key, within its brand's API rate limit (429 beyond), in one of `roles`."""
     headers = app.current_request.headers  # type: ignore[union-attr]
-    return auth.require(auth.authenticate(headers.get("authorization")), roles)
+    principal = auth.authenticate(headers.get("authorization"))
+    ratelimit.check(principal.brand_id)
+    return auth.require(principal, roles)
 
 
 def _request() -> Any:
@@ -101,6 +129,78 @@ def campaign_messages(campaign_id: str) -> dict[str, Any]:
     return campaigns.messages_page(principal, campaign_id, params.limit(query),
                                    params.optional(query, "cursor"),
                                    params.one_of(query, "status", MESSAGE_STATUSES))
+
+
+# --- administration (issue 7): admins only, except the lists the campaign wizard needs ---------
+
+@route("/brand", methods=["GET"])
+def get_brand() -> dict[str, Any]:
+    return admin.get_brand(_principal(auth.ADMIN_ROLES))
+
+
+@route("/brand", methods=["PUT"])
+def update_brand() -> dict[str, Any]:
+    principal = _principal(auth.ADMIN_ROLES)
+    return admin.update_brand(principal, parse_body(BrandSettingsIn, _request().raw_body))
+
+
+@route("/numbers", methods=["GET"])
+def list_numbers() -> dict[str, Any]:
+    return admin.list_numbers(_principal(auth.TOOL_ROLES))
+
+
+@route("/numbers", methods=["POST"])
+def add_number() -> Response:
+    principal = _principal(auth.ADMIN_ROLES)
+    number = admin.add_number(principal, parse_body(NumberIn, _request().raw_body))
+    return Response(body=number, status_code=201)
+
+
+@route("/numbers/{number}", methods=["DELETE"])
+def remove_number(number: str) -> dict[str, Any]:
+    return admin.remove_number(_principal(auth.ADMIN_ROLES), number)
+
+
+@route("/skills", methods=["GET"])
+def list_skills() -> dict[str, Any]:
+    return admin.list_skills(_principal(auth.TOOL_ROLES))
+
+
+@route("/skills", methods=["POST"])
+def create_skill() -> Response:
+    principal = _principal(auth.ADMIN_ROLES)
+    skill = admin.create_skill(principal, parse_body(SkillIn, _request().raw_body))
+    return Response(body=skill, status_code=201)
+
+
+@route("/skills/{skill_id}", methods=["PATCH"])
+def update_skill(skill_id: str) -> dict[str, Any]:
+    principal = _principal(auth.ADMIN_ROLES)
+    return admin.update_skill(principal, skill_id, parse_body(SkillPatchIn, _request().raw_body))
+
+
+@route("/keys", methods=["GET"])
+def list_keys() -> dict[str, Any]:
+    return keys.list_keys(_principal(auth.ADMIN_ROLES))
+
+
+@route("/keys", methods=["POST"])
+def create_key() -> Response:
+    principal = _principal(auth.ADMIN_ROLES)
+    return Response(body=keys.create(principal, parse_body(KeyIn, _request().raw_body)),
+                    status_code=201)
+
+
+@route("/keys/{key_id}", methods=["DELETE"])
+def revoke_key(key_id: str) -> dict[str, Any]:
+    return keys.revoke(_principal(auth.ADMIN_ROLES), key_id)
+
+
+@route("/audit", methods=["GET"])
+def audit_entries() -> dict[str, Any]:
+    principal = _principal(auth.ADMIN_ROLES)
+    query = _request().query_params
+    return audit_log.page(principal, params.limit(query), params.optional(query, "cursor"))
 
 
 # --- event handlers ---------------------------------------------------------------------------

@@ -30,6 +30,14 @@ class Settings:
     twilio_auth_token: str
     twilio_api_base: str | None
     public_base_url: str
+    # --- administration and secrets (issue 7) ---
+    # Names of the SSM parameters (SecureString) or Secrets Manager ARNs holding secrets; the
+    # functions read them at run time (chalicelib/secrets.py), never from plain variables.
+    twilio_auth_token_param: str = ""
+    whatsapp_app_secret_param: str = ""
+    # Default API rate limit of a brand (requests/s and burst) unless the brand has its own.
+    api_rate_default: float = 10.0
+    api_burst_default: int = 20
 
     @property
     def send_queue_name(self) -> str:
@@ -84,6 +92,10 @@ def get_settings() -> Settings:
         twilio_auth_token=_env("TWILIO_AUTH_TOKEN"),
         twilio_api_base=_env("TWILIO_API_BASE") or None,
         public_base_url=_env("PUBLIC_BASE_URL").rstrip("/"),
+        twilio_auth_token_param=_env("TWILIO_AUTH_TOKEN_PARAM"),
+        whatsapp_app_secret_param=_env("WHATSAPP_APP_SECRET_PARAM"),
+        api_rate_default=float(_env("API_RATE_DEFAULT", "10")),
+        api_burst_default=int(_env("API_BURST_DEFAULT", "20")),
     )
 
 
@@ -98,3 +110,8 @@ def reset_settings() -> None:
 
     gateway.get_gateway.cache_clear()
     models.bind_models()
+    from chalicelib import secrets
+    from chalicelib.services import ratelimit
+
+    secrets.forget()
+    ratelimit.forget_all()

@@ -13,6 +13,7 @@ from infra.template import Resolver, environment_variables, load_fragment
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
+_EMULATED = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket")
 _TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
                "LocalSecondaryIndexes", "StreamSpecification", "BillingMode")
 
@@ -32,6 +33,12 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
     resources: dict[str, Any] = fragment.get("Resources", {})
     # Entries without a Type patch chalice's generated functions; nothing to create here.
     pending = {name: res for name, res in resources.items() if "Type" in res}
+    for name in [n for n, r in pending.items() if r["Type"] not in _EMULATED]:
+        # Alarms, dashboards, roles, policies, topics: nothing to emulate locally (and they may
+        # reference chalice's functions, which do not exist here).
+        refs[name] = name
+        attrs[(name, "Arn")] = f"arn:aws:local:{REGION}:{ACCOUNT}:{name}"
+        del pending[name]
     refs["DefaultRole"] = "DefaultRole"
     # Resources that reference others (a queue's DLQ) are created after them.
     while pending:
@@ -87,3 +94,13 @@ def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any
         # Alarms, dashboards, policies, rules: nothing to emulate locally; still resolvable.
         refs[name] = name
         attrs[(name, "Arn")] = f"arn:aws:local:{REGION}:{ACCOUNT}:{name}"
+
+
+def put_local_secrets(endpoint: str, values: dict[str, str]) -> None:
+    """Store secrets in moto's SSM the way ops store them on AWS: SecureString parameters named
+    by the functions' *_PARAM variables ({parameter name: value})."""
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=REGION)
+    ssm = session.client("ssm", endpoint_url=endpoint)
+    for name, value in values.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)

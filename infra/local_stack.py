@@ -28,12 +28,14 @@ from chalice.local import (
     LocalDevServer,
 )
 
-from infra.local_resources import REGION, create_resources
+from infra.local_resources import REGION, create_resources, put_local_secrets
 from infra.moto_server import MotoServer
 from infra.pumps import Pump, SchedulePump, SqsPump, StreamPump
 from infra.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
+SANDBOX_WHATSAPP_APP_SECRET = "sandbox-whatsapp-app-secret"
 
 
 def free_port() -> int:
@@ -77,6 +79,11 @@ class LocalStack:
         urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset",
                                                       method="POST")).close()
         resource_env = create_resources(self.moto_url, self.stage)
+        # The sandbox's auth token goes into moto's SSM, as ops put the real one on AWS.
+        put_local_secrets(self.moto_url, {
+            resource_env["TWILIO_AUTH_TOKEN_PARAM"]: SANDBOX_AUTH_TOKEN,
+            resource_env["WHATSAPP_APP_SECRET_PARAM"]: SANDBOX_WHATSAPP_APP_SECRET,
+        })
         self._set_env({
             **resource_env,
             "AWS_ENDPOINT_URL": self.moto_url,
@@ -88,7 +95,6 @@ class LocalStack:
             "RELEASE_HORIZON_SECONDS": str(self.release_horizon_seconds),
             "TWILIO_API_BASE": self.sandbox.url,
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-            "TWILIO_AUTH_TOKEN": "sandbox-auth-token",
             "PUBLIC_BASE_URL": self.api_url,
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         })

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from infra.local_resources import REGION, create_resources
+from infra.local_resources import REGION, create_resources, put_local_secrets
 from infra.local_stack import quiet_logs
 from infra.moto_server import MotoServer
 from infra.sandbox import SandboxServer
@@ -63,6 +63,9 @@ def aws(moto_url: str, sandbox_server: SandboxServer,
 
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
     env = create_resources(moto_url)
+    # Secrets by reference, as on AWS: the *_PARAM variables name SSM SecureString parameters.
+    put_local_secrets(moto_url, {env["TWILIO_AUTH_TOKEN_PARAM"]: "test-token",
+                                 env["WHATSAPP_APP_SECRET_PARAM"]: "test-app-secret"})
     env.update(BASE_ENV)
     env.update({
         "AWS_ENDPOINT_URL": moto_url,
@@ -71,6 +74,9 @@ def aws(moto_url: str, sandbox_server: SandboxServer,
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "test-token",
         "PUBLIC_BASE_URL": "https://api.example.test/api",
+        # Generous API limits so tests may call quickly; tests of the limit set a brand's own.
+        "API_RATE_DEFAULT": "1000",
+        "API_BURST_DEFAULT": "1000",
     })
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -19,6 +19,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from chalicelib import secrets
 from chalicelib.config import get_settings
 
 Kind = Literal["transient", "permanent", "opted_out", "not_whatsapp", "ambiguous"]
@@ -100,8 +101,9 @@ class TwilioGateway:
         return SentMessage(sid=str(message.sid), status=str(message.status))
 
 
-@lru_cache(maxsize=1)
-def get_gateway() -> TwilioGateway:
-    settings = get_settings()
-    return TwilioGateway(settings.twilio_account_sid, settings.twilio_auth_token,
-                         settings.twilio_api_base)
+@lru_cache(maxsize=32)
+def get_gateway(secret_ref: str | None = None) -> TwilioGateway:
+    """The gateway with the stage's credentials, or a brand's own (`secret_ref`); credentials
+    are read from SSM / Secrets Manager by reference (chalicelib/secrets.py)."""
+    account_sid, auth_token = secrets.gateway_credentials(secret_ref)
+    return TwilioGateway(account_sid, auth_token, get_settings().twilio_api_base)

@@ -17,6 +17,7 @@ ROLES = ("admin", "campaign_manager", "agent", "agent_manager")
 TOOL_ROLES = ("admin", "campaign_manager")  # may use campaigns, analytics, reports
 ADMIN_ROLES = ("admin",)
 AGENT_ROLES = ("admin", "campaign_manager", "agent", "agent_manager")
+LAST_USED_RESOLUTION_SECONDS = 60.0  # last_used_at is written at most once a minute per key
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ def authenticate(authorization: str | None) -> Principal:
     key = brands.get_api_key(hash_key(secret.strip()))
     if key is None or key.revoked_at is not None:
         raise Unauthorized("the API key is not valid (unknown or revoked)")
+    used = now()
+    if key.last_used_at is None or used - float(key.last_used_at) >= LAST_USED_RESOLUTION_SECONDS:
+        brands.touch_key(key, used, LAST_USED_RESOLUTION_SECONDS)
     return Principal(brand_id=key.brand_id, role=key.role, key_id=key.key_id, label=key.label)
 
 
@@ -52,6 +56,13 @@ def require(principal: Principal, roles: tuple[str, ...]) -> Principal:
 
 def create_key(brand_id: str, role: str, label: str = "") -> tuple[ApiKeyModel, str]:
     """A new key; the secret is returned once and only its hash is stored."""
+    key, secret = new_key(brand_id, role, label)
+    key.save()
+    return key, secret
+
+
+def new_key(brand_id: str, role: str, label: str = "") -> tuple[ApiKeyModel, str]:
+    """A key not saved yet, and its secret."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role}")
     secret = f"pk_{secrets.token_urlsafe(24)}"
@@ -63,7 +74,6 @@ def create_key(brand_id: str, role: str, label: str = "") -> tuple[ApiKeyModel, 
         label=label,
         created_at=datetime.now(UTC).isoformat(),
     )
-    key.save()
     return key, secret
 
 

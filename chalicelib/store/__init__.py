@@ -1,0 +1,4 @@
+"""pynamodb models and repositories. Modules defining models of their own are imported here so
+that every registered model is known (tests/service/test_infra_contract.py checks them all)."""
+
+from chalicelib.store import audit  # noqa: F401  (AuditModel)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.models import Model
 
 from chalicelib.domain.errors import Conflict, NotFound
@@ -59,3 +59,28 @@ def get_api_key(key_hash: str) -> ApiKeyModel | None:
         return ApiKeyModel.get(key_hash)
     except DoesNotExist:
         return None
+
+
+# --- administration (issue 7) -----------------------------------------------------------------
+
+def find_brand(brand_id: str) -> BrandModel | None:
+    try:
+        return BrandModel.get(brand_id)
+    except DoesNotExist:
+        return None
+
+
+def brand_keys(brand_id: str) -> list[ApiKeyModel]:
+    return list(ApiKeyModel.brand_index.query(brand_id))
+
+
+def touch_key(key: ApiKeyModel, now: float, resolution: float) -> None:
+    """Record that the key was used, at most once per `resolution` seconds (a conditional
+    update, so concurrent requests do not all write)."""
+    try:
+        key.update(actions=[ApiKeyModel.last_used_at.set(now)],
+                   condition=(ApiKeyModel.last_used_at.does_not_exist()
+                              | (ApiKeyModel.last_used_at < now - resolution)))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise

@@ -38,6 +38,13 @@ class BrandModel(Model):
     lookback_days = NumberAttribute(default=30)
     default_skill = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
+    # --- administration (issue 7) ---
+    updated_at = NumberAttribute(null=True)
+    # API rate limit: requests per second and burst (set by ops at onboarding, not by admins).
+    api_rate = NumberAttribute(null=True)
+    api_burst = NumberAttribute(null=True)
+    # Name of the SSM parameter (or Secrets Manager ARN) holding the brand's gateway credentials.
+    gateway_secret_ref = UnicodeAttribute(null=True)
 
 
 class ApiKeyBrandIndex(GlobalSecondaryIndex["ApiKeyModel"]):

@@ -1,0 +1,69 @@
+"""Request bodies of the admin API (brand settings, sender numbers, skills, API keys)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from chalicelib.api.schemas import Strict, WindowIn
+from chalicelib.domain import brand_rules
+
+OPT_OUT_TEXT_MAX = brand_rules.OPT_OUT_TEXT_MAX
+
+
+class BrandSettingsIn(Strict):
+    """Fields left out keep their value."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    time_zone: str | None = Field(default=None, description="IANA zone, e.g. America/New_York")
+    window: WindowIn | None = Field(default=None, description="default sending window")
+    opt_out_text: str | None = Field(default=None, min_length=1, max_length=OPT_OUT_TEXT_MAX)
+    help_text: str | None = Field(default=None, min_length=1, max_length=320)
+    lookback_days: int | None = Field(default=None, ge=1, le=365)
+    default_skill: str | None = Field(default=None, min_length=1)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None and not brand_rules.is_time_zone(value):
+            raise ValueError(f"'{value}' is not an IANA time zone (e.g. America/New_York)")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> BrandSettingsIn:
+        if not self.model_fields_set:
+            raise ValueError("give at least one setting to change")
+        return self
+
+
+class NumberIn(Strict):
+    number: str = Field(min_length=1, description="E.164, e.g. +12125550100 (short codes: "
+                        "their digits)")
+    channel: Literal["sms", "whatsapp"]
+    kind: Literal["long_code", "toll_free", "short_code", "whatsapp"] | None = Field(
+        default=None, description="default: long_code for sms, whatsapp for whatsapp")
+    rate: float | None = Field(default=None, gt=0, le=brand_rules.MAX_SENDER_RATE,
+                               description="messages per second; default by kind")
+
+
+class SkillIn(Strict):
+    id: str | None = Field(default=None, pattern=brand_rules.SKILL_ID_PATTERN,
+                           description="lower case letters, digits, - and _; default: from name")
+    name: str = Field(min_length=1, max_length=80)
+
+
+class SkillPatchIn(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    retired: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SkillPatchIn:
+        if self.name is None and self.retired is None:
+            raise ValueError("give 'name' and/or 'retired'")
+        return self
+
+
+class KeyIn(Strict):
+    role: Literal["admin", "campaign_manager", "agent", "agent_manager"]
+    label: str = Field(default="", max_length=100)

@@ -1,0 +1,206 @@
+"""Brand administration by the brand's admins: settings, sender numbers, skills.
+
+Every change is written together with its audit entry (store/audit.commit)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import unquote
+
+from chalicelib.api.admin_schemas import BrandSettingsIn, NumberIn, SkillIn, SkillPatchIn
+from chalicelib.domain import brand_rules
+from chalicelib.domain.errors import Conflict, NotFound, field_error
+from chalicelib.services import audit_log, ratelimit
+from chalicelib.services.auth import Principal
+from chalicelib.services.views import iso
+from chalicelib.store import audit, brands, campaigns
+from chalicelib.store.audit import Step
+from chalicelib.store.models import BrandModel, SenderNumberModel, SkillModel
+
+ACTIVE_CAMPAIGN_STATUSES = ("SCHEDULED", "RUNNING")
+
+
+# --- brand settings ---------------------------------------------------------------------------
+
+def brand_view(brand: BrandModel) -> dict[str, Any]:
+    return {
+        "brand_id": brand.brand_id,
+        "name": brand.name,
+        "time_zone": brand.time_zone,
+        "window": {"start": brand.window_start, "end": brand.window_end},
+        "opt_out_text": brand.opt_out_text,
+        "help_text": brand.help_text,
+        "lookback_days": int(brand.lookback_days),
+        "default_skill": brand.default_skill,
+        "api_limit": dict(zip(("rate", "burst"),
+                              ratelimit.configured(brand.api_rate, brand.api_burst),
+                              strict=True)),
+        "created_at": iso(brand.created_at),
+        "updated_at": iso(brand.updated_at),
+    }
+
+
+def _settings(brand: BrandModel) -> dict[str, Any]:
+    return {"name": brand.name, "time_zone": brand.time_zone,
+            "window": {"start": brand.window_start, "end": brand.window_end},
+            "opt_out_text": brand.opt_out_text, "help_text": brand.help_text,
+            "lookback_days": int(brand.lookback_days), "default_skill": brand.default_skill}
+
+
+def get_brand(principal: Principal) -> dict[str, Any]:
+    return brand_view(brands.get_brand(principal.brand_id))
+
+
+def update_brand(principal: Principal, payload: BrandSettingsIn) -> dict[str, Any]:
+    brand = brands.get_brand(principal.brand_id)
+    given = payload.model_fields_set
+    if "default_skill" in given and payload.default_skill is not None:
+        skill = brands.get_skill(brand.brand_id, payload.default_skill)
+        if skill is None or skill.retired:
+            raise field_error("default_skill",
+                              f"'{payload.default_skill}' is not an active skill of this brand")
+    before = _settings(brand)
+    wanted = {**before, **{k: getattr(payload, k) for k in given if k != "window"}}
+    if "window" in given and payload.window is not None:
+        wanted["window"] = {"start": payload.window.start, "end": payload.window.end}
+    changed = {k for k in wanted if wanted[k] != before[k]}
+    if not changed:
+        return brand_view(brand)
+    now = time.time()
+    actions: list[Any] = [BrandModel.updated_at.set(now)]
+    for name in changed:
+        if name == "window":
+            actions += [BrandModel.window_start.set(wanted["window"]["start"]),
+                        BrandModel.window_end.set(wanted["window"]["end"])]
+        elif name == "default_skill" and wanted[name] is None:
+            actions.append(BrandModel.default_skill.remove())
+        else:
+            actions.append(getattr(BrandModel, name).set(wanted[name]))
+    audit.commit(
+        [Step("update", brand, BrandModel.brand_id.exists(), actions)],
+        audit_log.entry(principal, brand.brand_id, "brand.update", brand.brand_id,
+                        {k: before[k] for k in sorted(changed)},
+                        {k: wanted[k] for k in sorted(changed)}))
+    brand.refresh(consistent_read=True)
+    return brand_view(brand)
+
+
+# --- sender numbers ---------------------------------------------------------------------------
+
+def number_view(number: SenderNumberModel) -> dict[str, Any]:
+    return {"number": number.number, "channel": number.channel, "kind": number.kind,
+            "rate": float(number.rate)}
+
+
+def list_numbers(principal: Principal) -> dict[str, Any]:
+    return {"items": [number_view(n) for n in brands.brand_numbers(principal.brand_id)]}
+
+
+def add_number(principal: Principal, payload: NumberIn) -> dict[str, Any]:
+    checked = brand_rules.sender_number(payload.number, payload.channel, payload.kind,
+                                        payload.rate)
+    if isinstance(checked, tuple):
+        raise field_error(*checked)
+    number = SenderNumberModel(checked.number, brand_id=principal.brand_id,
+                               channel=checked.channel, kind=checked.kind, rate=checked.rate)
+    existing = brands.get_sender_number(checked.number)
+    if existing is not None:
+        raise _taken(checked.number, existing.brand_id == principal.brand_id)
+    try:
+        audit.commit(
+            [Step("save", number, SenderNumberModel.number.does_not_exist(),
+                  conflict=_taken(checked.number, False).message)],
+            audit_log.entry(principal, principal.brand_id, "number.add", checked.number,
+                            None, number_view(number)))
+    except Conflict:
+        raise _taken(checked.number, False) from None
+    return number_view(number)
+
+
+def _taken(number: str, ours: bool) -> Conflict:
+    if ours:
+        return Conflict(f"{number} is already a sender number of this brand",
+                        code="NUMBER_TAKEN")
+    return Conflict(f"{number} is already registered to another brand; a number can belong to "
+                    "one brand only, since the number that receives a reply names the brand",
+                    code="NUMBER_TAKEN")
+
+
+def parse_number_path(raw: str) -> str:
+    """The number as it arrives in the path: '+' may come encoded (%2B), decoded as a space, or
+    left out."""
+    text = unquote(raw).strip()
+    if raw.startswith(" ") or raw.startswith("%20"):
+        text = "+" + text
+    if text.isdigit() and len(text) > 8:
+        text = "+" + text
+    return text
+
+
+def remove_number(principal: Principal, raw_number: str) -> dict[str, Any]:
+    number_text = parse_number_path(raw_number)
+    number = brands.get_sender_number(number_text)
+    if number is None or number.brand_id != principal.brand_id:
+        raise NotFound(f"{number_text} is not a sender number of this brand")
+    for campaign in campaigns.iter_brand(principal.brand_id):
+        if campaign.from_number == number.number and campaign.status in ACTIVE_CAMPAIGN_STATUSES:
+            raise Conflict(f"{number.number} sends campaign {campaign.campaign_id} "
+                           f"({campaign.status}); cancel it or let it finish first",
+                           code="NUMBER_IN_USE")
+    audit.commit(
+        [Step("delete", number, SenderNumberModel.brand_id == principal.brand_id,
+              conflict=f"{number.number} changed meanwhile")],
+        audit_log.entry(principal, principal.brand_id, "number.remove", number.number,
+                        number_view(number), None))
+    return {"removed": number.number}
+
+
+# --- skills -----------------------------------------------------------------------------------
+
+def skill_view(skill: SkillModel) -> dict[str, Any]:
+    return {"id": skill.skill_id, "name": skill.name, "retired": bool(skill.retired)}
+
+
+def list_skills(principal: Principal) -> dict[str, Any]:
+    return {"items": [skill_view(s) for s in brands.brand_skills(principal.brand_id)]}
+
+
+def create_skill(principal: Principal, payload: SkillIn) -> dict[str, Any]:
+    skill_id = payload.id or brand_rules.skill_id_from_name(payload.name)
+    skill = SkillModel(principal.brand_id, skill_id, name=payload.name, retired=False)
+    audit.commit(
+        [Step("save", skill, SkillModel.skill_id.does_not_exist(),
+              conflict=f"the skill '{skill_id}' already exists (retired skills keep their id)")],
+        audit_log.entry(principal, principal.brand_id, "skill.create", skill_id, None,
+                        skill_view(skill)))
+    return skill_view(skill)
+
+
+def update_skill(principal: Principal, skill_id: str, payload: SkillPatchIn) -> dict[str, Any]:
+    skill = brands.get_skill(principal.brand_id, skill_id)
+    if skill is None:
+        raise NotFound(f"skill '{skill_id}' does not exist")
+    before = skill_view(skill)
+    if payload.retired:
+        brand = brands.get_brand(principal.brand_id)
+        if brand.default_skill == skill_id:
+            raise Conflict(f"'{skill_id}' is the brand's default skill; choose another default "
+                           "(PUT /brand) before retiring it", code="DEFAULT_SKILL")
+    actions: list[Any] = []
+    if payload.name is not None:
+        actions.append(SkillModel.name.set(payload.name))
+    if payload.retired is not None:
+        actions.append(SkillModel.retired.set(payload.retired))
+    after = {**before, **({"name": payload.name} if payload.name is not None else {}),
+             **({"retired": payload.retired} if payload.retired is not None else {})}
+    if after == before:
+        return before
+    action = ("skill.retire" if payload.retired and not before["retired"] else
+              "skill.restore" if payload.retired is False and before["retired"] else
+              "skill.rename")
+    audit.commit(
+        [Step("update", skill, SkillModel.skill_id.exists(), actions,
+              conflict=f"skill '{skill_id}' was removed meanwhile")],
+        audit_log.entry(principal, principal.brand_id, action, skill_id, before, after))
+    return after

@@ -1,0 +1,84 @@
+"""Onboarding a brand (ops, with `python -m infra.onboard`): the brand, its settings and its
+first admin key, whose secret is returned once. Also the per-brand API limit, which ops set
+(brand admins cannot raise their own limit)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain import brand_rules
+from chalicelib.domain.errors import field_error
+from chalicelib.services import audit_log, auth, ratelimit
+from chalicelib.store import audit, brands
+from chalicelib.store.audit import Step
+from chalicelib.store.models import ApiKeyModel, BrandModel
+
+BRAND_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+MAX_API_RATE = 1000.0
+
+
+@dataclass(frozen=True)
+class NewBrand:
+    brand_id: str
+    name: str
+    time_zone: str
+    gateway_secret_ref: str | None = None
+    admin_label: str = "first admin"
+    api_rate: float | None = None
+    api_burst: int | None = None
+
+
+def check_api_limit(rate: float | None, burst: int | None) -> None:
+    if rate is not None and not 0 < rate <= MAX_API_RATE:
+        raise field_error("api_rate", f"must be above 0 and at most {MAX_API_RATE:g} requests/s")
+    if burst is not None and not 1 <= burst <= 10 * MAX_API_RATE:
+        raise field_error("api_burst", "must be a whole number from 1 to 10000")
+
+
+def onboard(new: NewBrand) -> dict[str, Any]:
+    if not BRAND_ID.match(new.brand_id):
+        raise field_error("brand_id", "2 to 40 characters: lower case letters, digits and -, "
+                          "starting with a letter or digit")
+    if not new.name.strip() or len(new.name) > 100:
+        raise field_error("name", "must be 1 to 100 characters")
+    if not brand_rules.is_time_zone(new.time_zone):
+        raise field_error("time_zone", f"'{new.time_zone}' is not an IANA time zone "
+                          "(e.g. America/New_York)")
+    check_api_limit(new.api_rate, new.api_burst)
+    now = time.time()
+    brand = BrandModel(new.brand_id, name=new.name.strip(), time_zone=new.time_zone,
+                       created_at=now, updated_at=now, gateway_secret_ref=new.gateway_secret_ref,
+                       api_rate=new.api_rate, api_burst=new.api_burst)
+    key, secret = auth.new_key(new.brand_id, "admin", new.admin_label)
+    after = {"name": brand.name, "time_zone": brand.time_zone,
+             "gateway_secret_ref": new.gateway_secret_ref, "admin_key": key.key_id,
+             "api_limit": {"rate": new.api_rate, "burst": new.api_burst}}
+    audit.commit(
+        [Step("save", brand, BrandModel.brand_id.does_not_exist(),
+              conflict=f"brand '{new.brand_id}' already exists"),
+         Step("save", key, ApiKeyModel.key_hash.does_not_exist())],
+        audit_log.entry(audit_log.OPS, new.brand_id, "brand.onboard", new.brand_id, None,
+                        after))
+    return {"brand_id": new.brand_id, "name": brand.name, "time_zone": brand.time_zone,
+            "admin_key": {"id": key.key_id, "secret": secret, "label": key.label}}
+
+
+def set_api_limit(brand_id: str, rate: float | None, burst: int | None) -> dict[str, Any]:
+    """Give a brand its own API limit (None: back to the stage's default)."""
+    check_api_limit(rate, burst)
+    brand = brands.get_brand(brand_id)
+    before = {"rate": brand.api_rate, "burst": brand.api_burst}
+    actions: list[Any] = [BrandModel.updated_at.set(time.time())]
+    actions.append(BrandModel.api_rate.set(rate) if rate is not None
+                   else BrandModel.api_rate.remove())
+    actions.append(BrandModel.api_burst.set(burst) if burst is not None
+                   else BrandModel.api_burst.remove())
+    audit.commit([Step("update", brand, BrandModel.brand_id.exists(), actions)],
+                 audit_log.entry(audit_log.OPS, brand_id, "brand.api_limit", brand_id, before,
+                                 {"rate": rate, "burst": burst}))
+    ratelimit.forget(brand_id)
+    effective = ratelimit.configured(rate, burst)
+    return {"brand_id": brand_id, "api_limit": {"rate": effective[0], "burst": effective[1]}}
