@@ -53,8 +53,7 @@ def check_secret_ref(ref: str, stage: str) -> str | None:
     return None
 
 
-def use_local_stack() -> None:
-    info_path = ROOT / ".local" / "stack.json"
+def use_local_stack(info_path: Path) -> None:
     if not info_path.exists():
         sys.exit("no local stack: start it with `make run` (or pass --aws --stage <stage>)")
     info = json.loads(info_path.read_text())
@@ -94,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--stack-name", help="default: proactive-<stage>")
     parser.add_argument("--skip-secret-check", action="store_true")
+    parser.add_argument("--stack-info", type=Path, default=ROOT / ".local" / "stack.json",
+                        help="the local stack's description (written by `make run`)")
     args = parser.parse_args(argv)
 
     if args.aws:
         use_aws_stack(args.stage, args.stack_name or f"proactive-{args.stage}")
     else:
-        use_local_stack()
+        use_local_stack(args.stack_info)
     from chalicelib import config
     from chalicelib.domain.errors import DomainError
     from chalicelib.services import onboarding
