@@ -62,3 +62,179 @@ def test_metrics_read_the_messages_table_stream(packaged: tuple[Path, dict[str, 
     events = template["Resources"]["AggregateMetrics"]["Properties"]["Events"]
     stream = events["AggregateMetricsDynamodbEventSource"]["Properties"]["Stream"]
     assert stream == {"Fn::GetAtt": ["MessagesTable", "StreamArn"]}
+
+
+# --- least privilege, secrets, ops (issue 7) --------------------------------------------------
+
+# Actions that AWS does not scope to a resource: only these may have Resource "*".
+NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData", "xray:PutTraceSegments",
+                     "xray:PutTelemetryRecords"}
+EVENT_HANDLERS = ("SendMessages", "RunJobs", "ReleaseDue", "AggregateMetrics")
+
+
+def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] == "AWS::IAM::Role":
+            documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+        elif resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            documents = [props["PolicyDocument"]]
+        for document in documents:
+            statements = document["Statement"]
+            for statement in statements if isinstance(statements, list) else [statements]:
+                found.append((name, statement))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _resource_text(resource: Any) -> str | None:
+    """The ARN pattern a Resource entry stands for; None for Ref / Fn::GetAtt (one resource)."""
+    if isinstance(resource, str):
+        return resource
+    if "Fn::Sub" in resource:
+        sub = resource["Fn::Sub"]
+        return str(sub[0] if isinstance(sub, list) else sub)
+    return None
+
+
+def _too_broad(text: str) -> bool:
+    if text.startswith("${"):  # ${Table.Arn}/index/*: within one resource of the template
+        return "*" in text.split("}", 1)[0]
+    if not text.startswith("arn:"):
+        return True  # "*" and the like
+    parts = text.split(":", 5)
+    return len(parts) < 6 or any("*" in p for p in parts[:5]) or parts[5].startswith("*")
+
+
+def _role_of(template: dict[str, Any], function: str) -> str:
+    return str(template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def _grants(template: dict[str, Any], role: str, action: str, resource: Any) -> bool:
+    attached = {name for name, res in template["Resources"].items()
+                if res["Type"] == "AWS::IAM::ManagedPolicy"
+                and {"Ref": role} in res["Properties"].get("Roles", [])}
+    return any(
+        action in _as_list(st["Action"]) and resource in _as_list(st["Resource"])
+        for name, st in _statements(template) if name == role or name in attached)
+
+
+def test_no_policy_uses_a_wildcard_where_an_arn_fits(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    statements = _statements(template)
+    assert len(statements) > 10
+    for name, statement in statements:
+        actions = _as_list(statement["Action"])
+        assert not [a for a in actions if "*" in a], (name, actions)
+        for resource in _as_list(statement["Resource"]):
+            text = _resource_text(resource)
+            if text is not None and _too_broad(text):
+                assert set(actions) <= NO_RESOURCE_LEVEL, (name, actions, text)
+
+
+def test_each_event_handler_runs_as_its_own_role(packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    roles = [_role_of(template, function) for function in EVENT_HANDLERS]
+    assert roles == [f"{function}Role" for function in EVENT_HANDLERS]
+    assert _role_of(template, "APIHandler") == "DefaultRole"
+    # The API may not consume the send queue, and the send consumer may not read API keys.
+    assert not _grants(template, "DefaultRole", "sqs:ReceiveMessage",
+                       {"Fn::GetAtt": ["SendQueue", "Arn"]})
+    assert not _grants(template, "SendMessagesRole", "dynamodb:GetItem",
+                       {"Fn::GetAtt": ["ApiKeysTable", "Arn"]})
+
+
+def test_every_event_source_is_readable_by_its_functions_role(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    resources = template["Resources"]
+    queues = {res["Properties"]["QueueName"]["Fn::Sub"].replace("${Stage}", "prod"): name
+              for name, res in resources.items() if res["Type"] == "AWS::SQS::Queue"}
+    checked = 0
+    for function, res in resources.items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        role = _role_of(template, function)
+        for event in res["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                queue = queues[event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]]
+                for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage",
+                               "sqs:GetQueueAttributes"):
+                    assert _grants(template, role, action, {"Fn::GetAtt": [queue, "Arn"]}), (
+                        function, action)
+                checked += 1
+            elif event["Type"] == "DynamoDB":
+                stream = event["Properties"]["Stream"]
+                for action in ("dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                               "dynamodb:DescribeStream"):
+                    assert _grants(template, role, action, stream), (function, action)
+                checked += 1
+    assert checked == 3
+
+
+def test_send_consumer_concurrency_matches_the_sender_limits(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    from chalicelib.domain.brand_rules import SENDER_RATE_DEFAULTS
+
+    _, template = packaged
+    source = template["Resources"]["SendMessages"]["Properties"]["Events"][
+        "SendMessagesSqsEventSource"]["Properties"]
+    concurrency = source["ScalingConfig"]["MaximumConcurrency"]
+    batch = source["BatchSize"]
+    # Little's law: to keep the fastest sender (short code, 100/s) busy with sends that take up
+    # to half a second at the gateway, rate x latency sends must be in flight; each consumer
+    # holds at most one batch. More consumers than that only reserve slots ahead and requeue.
+    in_flight_needed = max(SENDER_RATE_DEFAULTS.values()) * 0.5
+    assert 2 <= concurrency <= 10  # 2 is Lambda's minimum for SQS maximum concurrency
+    assert concurrency * batch >= in_flight_needed
+    jobs = template["Resources"]["RunJobs"]["Properties"]["Events"]["RunJobsSqsEventSource"]
+    assert jobs["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 2
+
+
+def test_ops_alarms_watch_dlqs_errors_throttles_and_stream_age(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    alarms = [res["Properties"] for res in template["Resources"].values()
+              if res["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = set()
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [{"Ref": "OpsAlarms"}]
+        dimension = alarm["Dimensions"][0]["Value"]
+        if isinstance(dimension, dict):
+            target = dimension.get("Ref") or dimension.get("Fn::GetAtt", [None])[0]
+        else:
+            target = dimension
+        watched.add((alarm["MetricName"], target))
+    assert {("ApproximateNumberOfMessagesVisible", "SendDLQ"),
+            ("ApproximateNumberOfMessagesVisible", "ControlDLQ"),
+            ("Errors", "SendMessages"), ("Throttles", "SendMessages"),
+            ("Errors", "RunJobs"), ("Throttles", "RunJobs"),
+            ("Errors", "AggregateMetrics"), ("Throttles", "AggregateMetrics"),
+            ("IteratorAge", "AggregateMetrics")} <= watched
+    dashboard = template["Resources"]["OpsDashboard"]["Properties"]["DashboardBody"]
+    body = dashboard["Fn::Sub"][0]
+    for function in EVENT_HANDLERS:
+        assert "${" + function + "}" in body
+    json.loads(body)  # valid JSON once substituted (placeholders sit inside strings)
+
+
+def test_secrets_reach_the_functions_by_reference_only(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    env = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    for res in template["Resources"].values():
+        if res["Type"] == "AWS::Serverless::Function":
+            env.update(res["Properties"].get("Environment", {}).get("Variables", {}))
+    secret_like = [k for k in env if any(w in k for w in ("TOKEN", "SECRET", "PASSWORD"))]
+    assert sorted(secret_like) == ["TWILIO_AUTH_TOKEN_PARAM", "WHATSAPP_APP_SECRET_PARAM"]
+    assert env["TWILIO_AUTH_TOKEN_PARAM"] == {
+        "Fn::Sub": "/proactive/${Stage}/twilio/auth-token"}
+    assert _grants(template, "SendMessagesRole", "ssm:GetParameter", {"Fn::Sub": (
+        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/proactive/"
+        "${Stage}/*")})
