@@ -48,8 +48,10 @@ onboard: $(VENV)/.installed
 	  --time-zone "$(or $(TIME_ZONE),America/New_York)" --stage $(STAGE) \
 	  $(if $(SECRET_REF),--gateway-secret-ref "$(SECRET_REF)") $(if $(AWS),--aws)
 
-## Deploy with chalice directly (needs AWS credentials; see README).
+## Deploy the packaged template with CloudFormation (needs AWS credentials and the stage's SSM
+## secrets; see README "Deploy to AWS"). Not run in CI.
 deploy: package
+	@test -n "$(DEPLOY_BUCKET)" || { echo "set DEPLOY_BUCKET=<an S3 bucket for the code>"; exit 2; }
 	aws cloudformation package --template-file dist/sam.json \
 	  --s3-bucket $(DEPLOY_BUCKET) --output-template-file dist/packaged.yaml
 	aws cloudformation deploy --template-file dist/packaged.yaml \

@@ -67,6 +67,7 @@ def document() -> dict[str, Any]:
             "get": _op("Recipients and their messages", params=["limit", "cursor", "status"]),
             "parameters": [path_id]},
     }
+    _admin_paths(paths, components)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Proactive messaging API", "version": "1.0.0"},
@@ -74,3 +75,57 @@ def document() -> dict[str, Any]:
             "bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,
     }
+
+
+# --- administration (issue 7) -----------------------------------------------------------------
+
+def _admin_paths(paths: dict[str, Any], components: dict[str, Any]) -> None:
+    from chalicelib.api.admin_schemas import (
+        BrandSettingsIn,
+        KeyIn,
+        NumberIn,
+        SkillIn,
+        SkillPatchIn,
+    )
+
+    for model in (BrandSettingsIn, NumberIn, SkillIn, SkillPatchIn, KeyIn):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            components.setdefault(name, sub)
+        components[model.__name__] = schema
+
+    def admin(summary: str, body: str | None = None, ok: str = "200",
+              params: list[str] | None = None) -> dict[str, Any]:
+        op = _op(summary + " (admin only)", body, ok=ok, params=params)
+        op["responses"]["409"] = {"description": "Conflicts with the current state"}
+        return op
+
+    def path_param(name: str) -> dict[str, Any]:
+        return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+    paths.update({
+        "/brand": {"get": admin("The brand's settings and API limit"),
+                   "put": admin("Change settings; omitted fields keep their value",
+                                "BrandSettingsIn")},
+        "/numbers": {"get": _op("Sender numbers (admins and campaign managers)"),
+                     "post": admin("Add a sender number (E.164; unique across brands)",
+                                   "NumberIn", ok="201")},
+        "/numbers/{number}": {"delete": admin("Remove a sender number (+ as %2B)"),
+                              "parameters": [path_param("number")]},
+        "/skills": {"get": _op("Skills (admins and campaign managers)"),
+                    "post": admin("Create a skill", "SkillIn", ok="201")},
+        "/skills/{id}": {"patch": admin("Rename, retire or restore a skill", "SkillPatchIn"),
+                         "parameters": [path_param("id")]},
+        "/keys": {"get": admin("API keys, without secrets, with last use"),
+                  "post": admin("Create a key; its secret is shown once", "KeyIn", ok="201")},
+        "/keys/{id}": {"delete": admin("Revoke a key (401 from its next request)"),
+                       "parameters": [path_param("id")]},
+        "/audit": {"get": admin("Audit log of admin changes, newest first",
+                                params=["limit", "cursor"])},
+    })
+    for item in paths.values():
+        for name, op in item.items():
+            if name != "parameters":
+                op["responses"].setdefault("413", {"description": "Body over 1 MB"})
+                op["responses"].setdefault("429", {
+                    "description": "Over the brand's API rate limit; see Retry-After"})
