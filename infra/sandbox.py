@@ -8,8 +8,9 @@ Inspect: GET /sandbox/messages (JSON list); DELETE /sandbox/messages clears the 
 Plays consumers and the carrier (once given the webhook base URL and auth token):
 POST /sandbox/reply {from, to, body, sid?} calls our inbound webhook signed like Twilio;
 POST /sandbox/callbacks {mode: off|delivered|undelivered, error_code, delay_seconds,
-order: in_order|reversed, outcomes: {phone: "delivered" | error code}} sets the status callbacks
-sent for accepted messages that had a StatusCallback; GET /sandbox/callbacks lists those sent.
+order: in_order|reversed, outcomes: {phone: "delivered" | error code}, before_answer} sets the
+status callbacks sent for accepted messages that had a StatusCallback;
+GET /sandbox/callbacks lists those sent.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class CallbackSettings:
     delay_seconds: float = 0.2
     order: str = "in_order"  # in_order (sent, then the outcome) | reversed
     outcomes: dict[str, str] = field(default_factory=dict)  # phone -> "delivered" | error code
+    # Call back before answering the send request: the status arrives before the sender could
+    # record the message id (happens with real gateways under load).
+    before_answer: bool = False
 
 
 @dataclass
@@ -148,6 +152,9 @@ class Sandbox:
         sequence = [{"MessageStatus": "sent"}, final]
         if settings.order == "reversed":
             sequence.reverse()
+        if settings.before_answer:
+            self._post_callbacks(message, sequence)
+            return
         timer = threading.Timer(settings.delay_seconds, self._post_callbacks,
                                 args=(message, sequence))
         timer.daemon = True
