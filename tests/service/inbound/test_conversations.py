@@ -183,3 +183,36 @@ def test_stop_closes_the_open_conversation(api: Api, twilio: Twilio, brand: Bran
     conversation = _only_conversation(api, brand)
     assert conversation["status"] == "closed" and conversation["closed_by"] == (
         "consumer opted out")
+
+
+def test_a_reply_to_a_newer_campaign_goes_to_that_campaigns_skill(
+        api: Api, twilio: Twilio, brand: Brand) -> None:
+    first = launch_and_send(api, brand, [ANN], skill="sales")
+    twilio.reply(ANN, brand.sms_number, "Nice sale")
+    second = launch_and_send(api, brand, [ANN], skill="support", name="Service notice",
+                             text="Your warranty ends soon")
+    twilio.reply(ANN, brand.sms_number, "How do I extend it?")
+    status, page = api.call("GET", "/conversations", brand, role="agent")
+    newest, older = page["items"]
+    assert (newest["skill"], newest["campaign_id"], newest["status"]) == ("support", second,
+                                                                          "open")
+    assert (older["skill"], older["campaign_id"], older["status"]) == ("sales", first, "closed")
+    status, full = api.call("GET", f"/conversations/{newest['id']}", brand, role="agent")
+    assert full["context"]["text"].startswith("Your warranty ends soon")
+
+
+def test_whatsapp_reply_is_answered_on_whatsapp_from_the_number_it_was_sent_to(
+        api: Api, twilio: Twilio, brand: Brand, sandbox: SandboxServer) -> None:
+    from chalicelib.store.models import SenderNumberModel
+
+    SenderNumberModel("+12125550190", brand_id=brand.brand_id, channel="whatsapp",
+                      kind="whatsapp", rate=80).save()
+    twilio.reply(f"whatsapp:{ANN}", "whatsapp:+12125550190", "Hola, ¿tienen tallas grandes?")
+    conversation = _only_conversation(api, brand)
+    assert conversation["channel"] == "whatsapp" and conversation["phone"] == ANN
+    sandbox.sandbox.clear()
+    status, _ = api.call("POST", f"/conversations/{conversation['id']}/messages", brand,
+                         role="agent", json_body={"text": "¡Sí, hasta la XXL!"})
+    assert status == 200
+    assert [(m["from_"], m["to"]) for m in sandbox.sandbox.snapshot()] == [
+        ("whatsapp:+12125550190", f"whatsapp:{ANN}")]
