@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from twilio.request_validator import RequestValidator
 
-from chalicelib.domain.errors import Forbidden, ValidationFailed
+from chalicelib.domain.errors import Forbidden
 
 INBOUND_PATH = "/webhooks/twilio/inbound"
 STATUS_PATH = "/webhooks/twilio/status"
@@ -30,13 +30,12 @@ def public_url(base_url: str, path: str, query: Mapping[str, str] | None = None)
 
 
 def parse_form(raw_body: bytes | str | None) -> dict[str, str]:
+    """The form as sent. Bytes that are not UTF-8 (the gateway always sends UTF-8) are replaced,
+    so such a body fails the signature check (403) rather than being trusted."""
     if raw_body is None:
         return {}
-    try:
-        text = raw_body.decode("utf-8") if isinstance(raw_body, bytes) else raw_body
-    except UnicodeDecodeError:
-        raise ValidationFailed("the webhook body is not UTF-8 form data",
-                               code="INVALID_FORM") from None
+    text = raw_body.decode("utf-8", errors="replace") if isinstance(raw_body, bytes) \
+        else raw_body
     return dict(parse_qsl(text, keep_blank_values=True))
 
 

@@ -62,12 +62,25 @@ def receive(raw_body: bytes | str | None, signature: str | None,
         return {"outcome": "duplicate"}
     try:
         outcome = _handle(brands.get_brand(sender.brand_id), phone, channel, to_number,
-                          form.get("Body", ""), sid, now)
+                          message_text(form), sid, now)
     except Exception:
         markers.release(key)  # let the gateway's retry do it
         raise
     markers.finish(key, now)
     return outcome
+
+
+def message_text(form: Mapping[str, str]) -> str:
+    """The consumer's text; pictures and files (MMS, WhatsApp media) are listed by their URL."""
+    text = form.get("Body", "")
+    try:
+        media = int(form.get("NumMedia") or 0)
+    except ValueError:
+        media = 0
+    urls = [form[f"MediaUrl{n}"] for n in range(min(media, 10)) if form.get(f"MediaUrl{n}")]
+    if urls:
+        text = "\n".join([text, *(f"[media] {url}" for url in urls)]).strip()
+    return text
 
 
 def _handle(brand: BrandModel, phone: str, channel: str, to_number: str, body: str, sid: str,

@@ -90,3 +90,19 @@ def test_signed_webhook_without_from_names_the_field(twilio: Twilio, brand: Bran
     del form["From"]
     status, body = twilio.post(webhooks.INBOUND_PATH, form)
     assert status == 400 and body["error"]["details"][0]["field"] == "From"
+
+
+def test_a_body_that_is_not_utf8_fails_the_signature_check(twilio: Twilio, brand: Brand) -> None:
+    form = twilio.inbound_form(CONSUMER, brand.sms_number, "caf\xe9")
+    raw = urlencode(form, encoding="latin-1").encode()
+    status, body = twilio.post(webhooks.INBOUND_PATH, form, body=raw)
+    assert status == 403 and body["error"]["code"] == "SIGNATURE_INVALID"
+
+
+def test_a_picture_reply_shows_its_url_in_the_transcript(twilio: Twilio, brand: Brand) -> None:
+    form = twilio.inbound_form(CONSUMER, brand.sms_number, "")
+    form.update({"NumMedia": "1", "MediaUrl0": "https://media.example.test/p/1.jpg",
+                 "MediaContentType0": "image/jpeg"})
+    assert twilio.post(webhooks.INBOUND_PATH, form)[0] == 200
+    [conversation] = conversations.page(brand.brand_id, None, None, 10, None)[0]
+    assert conversation.last_text == "[media] https://media.example.test/p/1.jpg"
