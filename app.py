@@ -201,6 +201,96 @@ def audit_entries() -> dict[str, Any]:
     principal = _principal(auth.ADMIN_ROLES)
     query = _request().query_params
     return audit_log.page(principal, params.limit(query), params.optional(query, "cursor"))
+# --- replies, opt-outs, conversations, delivery callbacks (issue 5) --------------------------
+from chalicelib.api.inbound_schemas import AgentMessageIn  # noqa: E402
+from chalicelib.messaging import webhooks  # noqa: E402
+from chalicelib.services import conversations as conversations_service  # noqa: E402
+from chalicelib.services import delivery, inbound, optout_admin  # noqa: E402
+
+FORM = ["application/x-www-form-urlencoded"]
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def _twiml() -> Response:
+    return Response(body=EMPTY_TWIML, status_code=200, headers={"Content-Type": "text/xml"})
+
+
+@route(webhooks.INBOUND_PATH, methods=["POST"], content_types=FORM)
+def twilio_inbound() -> Response:
+    request = _request()
+    inbound.receive(request.raw_body, request.headers.get(webhooks.SIGNATURE_HEADER),
+                    request.query_params)
+    return _twiml()
+
+
+@route(webhooks.STATUS_PATH, methods=["POST"], content_types=FORM)
+def twilio_status() -> Response:
+    request = _request()
+    delivery.receive(request.raw_body, request.headers.get(webhooks.SIGNATURE_HEADER),
+                     request.query_params)
+    return _twiml()
+
+
+@route("/optouts", methods=["GET"])
+def list_optouts() -> Any:
+    principal = _principal(auth.ADMIN_ROLES)
+    query = _request().query_params
+    if params.one_of(query, "format", ("json", "csv")) == "csv":
+        text, next_cursor = optout_admin.csv_export(principal, params.optional(query, "cursor"))
+        headers = {"Content-Type": "text/csv; charset=utf-8",
+                   "Content-Disposition": 'attachment; filename="optouts.csv"'}
+        if next_cursor:
+            headers["X-Next-Cursor"] = next_cursor
+        return Response(body=text, status_code=200, headers=headers)
+    return optout_admin.list_page(principal, params.limit(query),
+                                  params.optional(query, "cursor"),
+                                  params.optional(query, "phone"))
+
+
+@route("/optouts/{phone}", methods=["PUT"])
+def put_optout(phone: str) -> Response:
+    view, created = optout_admin.put(_principal(auth.ADMIN_ROLES), phone)
+    return Response(body=view, status_code=201 if created else 200)
+
+
+@route("/optouts/{phone}", methods=["DELETE"])
+def delete_optout(phone: str) -> dict[str, Any]:
+    return optout_admin.delete(_principal(auth.ADMIN_ROLES), phone)
+
+
+@route("/conversations", methods=["GET"])
+def list_conversations() -> dict[str, Any]:
+    principal = _principal(auth.AGENT_ROLES)
+    query = _request().query_params
+    return conversations_service.list_page(
+        principal, params.optional(query, "skill"),
+        params.one_of(query, "status", ("open", "closed")), params.limit(query),
+        params.optional(query, "cursor"))
+
+
+@route("/conversations/{conversation_id}", methods=["GET"])
+def get_conversation(conversation_id: str) -> dict[str, Any]:
+    return conversations_service.get(_principal(auth.AGENT_ROLES), conversation_id)
+
+
+@route("/conversations/{conversation_id}/messages", methods=["POST"])
+def answer_conversation(conversation_id: str) -> dict[str, Any]:
+    principal = _principal(auth.AGENT_ROLES)
+    payload = parse_body(AgentMessageIn, _request().raw_body)
+    return conversations_service.answer(principal, conversation_id, payload.text)
+
+
+@route("/conversations/{conversation_id}/close", methods=["POST"])
+def close_conversation(conversation_id: str) -> dict[str, Any]:
+    return conversations_service.close(_principal(auth.AGENT_ROLES), conversation_id)
+
+
+@app.on_dynamodb_record(stream_arn=config.messages_stream_arn(), batch_size=100,
+                        starting_position="TRIM_HORIZON")
+def match_status_callbacks(event: Any) -> dict[str, int]:
+    applied = delivery.apply_sent_records(r.to_dict() if hasattr(r, "to_dict") else r
+                                          for r in event)
+    return {"applied": applied}
 
 
 # --- event handlers ---------------------------------------------------------------------------

@@ -56,6 +56,17 @@ class Settings:
     def limits_table(self) -> str:
         return self.table_name("LimitsTable")
 
+    # --- inbound (issue 5): read when used, like table_name ---
+    @property
+    def webhook_base_url(self) -> str:
+        """The public URL the gateway calls our webhooks at, up to the path (stage path or custom
+        domain included): WEBHOOK_BASE_URL, else PUBLIC_BASE_URL. Signatures are checked on it."""
+        return (_env("WEBHOOK_BASE_URL") or self.public_base_url).rstrip("/")
+
+    @property
+    def event_bus_name(self) -> str:
+        return _env("EVENT_BUS_NAME")
+
 
 def env_name(logical_id: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).upper()

@@ -13,7 +13,8 @@ from infra.template import Resolver, environment_variables, load_fragment
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
-_EMULATED = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket")
+_EMULATED = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket",
+             "AWS::Events::EventBus")
 _TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
                "LocalSecondaryIndexes", "StreamSpecification", "BillingMode")
 
@@ -26,6 +27,7 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
     ddb = session.client("dynamodb", endpoint_url=endpoint)
     sqs = session.client("sqs", endpoint_url=endpoint)
     s3 = session.client("s3", endpoint_url=endpoint)
+    events = session.client("events", endpoint_url=endpoint)
     refs: dict[str, Any] = {"Stage": stage, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
                             "AWS::StackName": f"proactive-{stage}", "AWS::Partition": "aws"}
     attrs: dict[tuple[str, str], Any] = {}
@@ -48,7 +50,7 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
                 props = resolver.resolve(resource.get("Properties", {}))
             except KeyError:
                 continue
-            _create(name, resource["Type"], props, refs, attrs, ddb, sqs, s3, stage)
+            _create(name, resource["Type"], props, refs, attrs, ddb, sqs, s3, stage, events)
             del pending[name]
             progressed = True
         if not progressed:
@@ -58,7 +60,8 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
 
 
 def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any],
-            attrs: dict[tuple[str, str], Any], ddb: Any, sqs: Any, s3: Any, stage: str) -> None:
+            attrs: dict[tuple[str, str], Any], ddb: Any, sqs: Any, s3: Any, stage: str,
+            events: Any = None) -> None:
     if cfn_type == "AWS::DynamoDB::Table":
         table = props.get("TableName", name)
         args = {k: v for k, v in props.items() if k in _TABLE_KEYS}
@@ -90,6 +93,12 @@ def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any
         s3.create_bucket(Bucket=bucket)
         refs[name] = bucket
         attrs[(name, "Arn")] = f"arn:aws:s3:::{bucket}"
+    elif cfn_type == "AWS::Events::EventBus" and events is not None:
+        bus = props.get("Name", name)
+        arn = events.create_event_bus(Name=bus)["EventBusArn"]
+        refs[name] = bus
+        attrs[(name, "Arn")] = arn
+        attrs[(name, "Name")] = bus
     else:
         # Alarms, dashboards, policies, rules: nothing to emulate locally; still resolvable.
         refs[name] = name

@@ -64,6 +64,8 @@ class LocalStack:
     tick_seconds: float = 5.0
     log_requests: bool = False
     send_consumers: int | None = None  # default: the handler's maximum_concurrency
+    # The sandbox's status callbacks: off | delivered | undelivered (POST /sandbox/callbacks).
+    status_callbacks: str = "off"
     env: dict[str, str] = field(default_factory=dict)
     pumps: list[Pump] = field(default_factory=list)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -101,6 +103,9 @@ class LocalStack:
         from chalicelib import config as app_config
 
         app_config.reset_settings()
+        # The sandbox plays Twilio towards our webhooks: their public URL and the signing token.
+        self.sandbox.configure_webhooks(self.api_url, SANDBOX_AUTH_TOKEN)
+        self.sandbox.sandbox.set_callbacks({"mode": self.status_callbacks})
         self.app = self._import_app()
         self._start_api()
         self._start_pumps()

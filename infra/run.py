@@ -23,7 +23,7 @@ def main() -> None:
     print("Starting the local stack (moto server, API, pumps, sandbox gateway)...", flush=True)
     stack = LocalStack(api_port=args.port, moto_port=args.moto_port,
                        sandbox_port=args.sandbox_port, tick_seconds=args.tick,
-                       log_requests=True).start()
+                       log_requests=True, status_callbacks="delivered").start()
     demo = seed_demo()
     info = {
         "api_url": stack.api_url,

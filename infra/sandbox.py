@@ -4,6 +4,13 @@ It records every message with the instant it arrived and answers like Twilio (si
 the real twilio client talks to it over HTTP, pointed here by configuration only.
 
 Inspect: GET /sandbox/messages (JSON list); DELETE /sandbox/messages clears the record.
+
+Plays consumers and the carrier (once given the webhook base URL and auth token):
+POST /sandbox/reply {from, to, body, sid?} calls our inbound webhook signed like Twilio;
+POST /sandbox/callbacks {mode: off|delivered|undelivered, error_code, delay_seconds,
+order: in_order|reversed, outcomes: {phone: "delivered" | error code}, before_answer} sets the
+status callbacks sent for accepted messages that had a StatusCallback;
+GET /sandbox/callbacks lists those sent.
 """
 
 from __future__ import annotations
@@ -11,11 +18,15 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
+
+from twilio.request_validator import RequestValidator
 
 MESSAGES_PATH = "/2010-04-01/Accounts/"
 
@@ -47,6 +58,26 @@ class SandboxMessage:
         }
 
 
+@dataclass
+class CallbackSettings:
+    mode: str = "off"  # off | delivered | undelivered
+    error_code: str = "30003"  # for undelivered
+    delay_seconds: float = 0.2
+    order: str = "in_order"  # in_order (sent, then the outcome) | reversed
+    outcomes: dict[str, str] = field(default_factory=dict)  # phone -> "delivered" | error code
+    # Call back before answering the send request: the status arrives before the sender could
+    # record the message id (happens with real gateways under load).
+    before_answer: bool = False
+
+
+@dataclass
+class WebhookState:
+    base_url: str | None = None
+    auth_token: str = ""
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+
 class Sandbox:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -67,6 +98,7 @@ class Sandbox:
         )
         with self.lock:
             self.messages.append(message)
+        self.schedule_callbacks(message)
         return 201, message.twilio_json()
 
     def snapshot(self) -> list[dict[str, Any]]:
@@ -76,6 +108,105 @@ class Sandbox:
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+
+    # --- webhooks: consumer replies and status callbacks (issue 5) ---------------------------
+
+    def _hooks(self) -> WebhookState:
+        # Created on first use, so this block needs nothing from __init__.
+        with self.lock:
+            return self.__dict__.setdefault("_webhook_state", WebhookState())  # type: ignore
+
+    def configure_webhooks(self, base_url: str, auth_token: str) -> None:
+        hooks = self._hooks()
+        hooks.base_url, hooks.auth_token = base_url.rstrip("/"), auth_token
+
+    def set_callbacks(self, settings: dict[str, Any]) -> CallbackSettings:
+        hooks = self._hooks()
+        current = asdict(hooks.callbacks)
+        unknown = set(settings) - set(current)
+        if unknown:
+            raise ValueError(f"unknown callback settings: {sorted(unknown)}")
+        merged = CallbackSettings(**{**current, **settings})
+        if merged.mode not in ("off", "delivered", "undelivered"):
+            raise ValueError("mode must be off, delivered or undelivered")
+        if merged.order not in ("in_order", "reversed"):
+            raise ValueError("order must be in_order or reversed")
+        hooks.callbacks = merged
+        return merged
+
+    def sent_callbacks(self) -> list[dict[str, Any]]:
+        hooks = self._hooks()
+        with self.lock:
+            return list(hooks.sent)
+
+    def schedule_callbacks(self, message: SandboxMessage) -> None:
+        hooks = self._hooks()
+        settings = hooks.callbacks
+        if settings.mode == "off" or not message.status_callback or not hooks.auth_token:
+            return
+        phone = message.to.split(":", 1)[-1]
+        outcome = settings.outcomes.get(phone) or (
+            "delivered" if settings.mode == "delivered" else settings.error_code)
+        final = {"MessageStatus": "delivered"} if outcome == "delivered" else {
+            "MessageStatus": "undelivered", "ErrorCode": str(outcome)}
+        sequence = [{"MessageStatus": "sent"}, final]
+        if settings.order == "reversed":
+            sequence.reverse()
+        if settings.before_answer:
+            self._post_callbacks(message, sequence)
+            return
+        timer = threading.Timer(settings.delay_seconds, self._post_callbacks,
+                                args=(message, sequence))
+        timer.daemon = True
+        timer.start()
+
+    def _post_callbacks(self, message: SandboxMessage, sequence: list[dict[str, str]]) -> None:
+        for extra in sequence:
+            form = {"MessageSid": message.sid, "SmsSid": message.sid,
+                    "AccountSid": message.account_sid, "From": message.from_, "To": message.to,
+                    "SmsStatus": extra["MessageStatus"], "ApiVersion": "2010-04-01", **extra}
+            status = self.post_signed(message.status_callback or "", form)
+            hooks = self._hooks()
+            with self.lock:
+                hooks.sent.append(
+                    {"sid": message.sid, "to": message.to, "status": extra["MessageStatus"],
+                     "error_code": extra.get("ErrorCode"), "http_status": status})
+
+    def reply(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A consumer's message to one of our numbers: our inbound webhook, signed."""
+        hooks = self._hooks()
+        if not hooks.base_url or not hooks.auth_token:
+            return 409, {"code": 20409, "message": "the sandbox does not know the webhook URL "
+                         "and auth token (configure_webhooks)", "status": 409}
+        missing = [k for k in ("from", "to", "body") if not isinstance(data.get(k), str)]
+        if missing:
+            return 400, {"code": 21604, "message": f"missing or not text: {', '.join(missing)}",
+                         "status": 400}
+        sid = str(data.get("sid") or "SM" + uuid.uuid4().hex)
+        form = {"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid,
+                "AccountSid": "AC" + "0" * 32, "From": data["from"], "To": data["to"],
+                "Body": data["body"], "NumMedia": "0", "NumSegments": "1",
+                "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+        if data["from"].startswith("whatsapp:"):
+            form.update({"ProfileName": "Sandbox consumer",
+                         "WaId": data["from"].split(":", 1)[1].lstrip("+")})
+        url = f"{hooks.base_url}/webhooks/twilio/inbound"
+        status = self.post_signed(url, form)
+        return 200, {"sid": sid, "webhook_status": status}
+
+    def post_signed(self, url: str, form: dict[str, str]) -> int:
+        signature = RequestValidator(self._hooks().auth_token).compute_signature(url, form)
+        request = urllib.request.Request(
+            url, data=urlencode(form).encode(), method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                     "X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as err:
+            return int(err.code)
+        except OSError:
+            return 0
 
 
 def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
@@ -101,6 +232,9 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             path = urlparse(self.path).path
             if path == "/sandbox/messages":
                 self._send(200, {"messages": sandbox.snapshot()})
+            elif path == "/sandbox/callbacks":
+                self._send(200, {"settings": asdict(sandbox._hooks().callbacks),
+                                 "sent": sandbox.sent_callbacks()})
             elif path == "/health":
                 self._send(200, {"ok": True})
             else:
@@ -121,10 +255,27 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
                 status, payload = sandbox.accept(account_sid, form)
                 self._send(status, payload)
+            elif path in ("/sandbox/reply", "/sandbox/callbacks"):
+                self._send(*_webhook_route(sandbox, path, body))
             else:
                 self._send(404, {"code": 20404, "message": "not found", "status": 404})
 
     return Handler
+
+
+def _webhook_route(sandbox: Sandbox, path: str, body: bytes) -> tuple[int, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return 400, {"code": 20400, "message": "the body must be JSON", "status": 400}
+    if not isinstance(data, dict):
+        return 400, {"code": 20400, "message": "the body must be a JSON object", "status": 400}
+    if path == "/sandbox/reply":
+        return sandbox.reply(data)
+    try:
+        return 200, {"settings": asdict(sandbox.set_callbacks(data))}
+    except (TypeError, ValueError) as exc:
+        return 400, {"code": 20400, "message": str(exc), "status": 400}
 
 
 class SandboxServer:
@@ -147,3 +298,8 @@ class SandboxServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def configure_webhooks(self, base_url: str, auth_token: str) -> SandboxServer:
+        """Where our webhooks are and the token to sign them with (issue 5)."""
+        self.sandbox.configure_webhooks(base_url, auth_token)
+        return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.api.inbound_schemas import AgentMessageIn
 from chalicelib.api.schemas import CampaignIn, LaunchIn
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -68,6 +69,9 @@ def document() -> dict[str, Any]:
             "parameters": [path_id]},
     }
     _admin_paths(paths, components)
+    paths.update(_inbound_paths(path_id))
+    components["AgentMessageIn"] = AgentMessageIn.model_json_schema(
+        ref_template="#/components/schemas/{model}")
     return {
         "openapi": "3.0.3",
         "info": {"title": "Proactive messaging API", "version": "1.0.0"},
@@ -129,3 +133,45 @@ def _admin_paths(paths: dict[str, Any], components: dict[str, Any]) -> None:
                 op["responses"].setdefault("413", {"description": "Body over 1 MB"})
                 op["responses"].setdefault("429", {
                     "description": "Over the brand's API rate limit; see Retry-After"})
+# --- replies, opt-outs, conversations (issue 5) ----------------------------------------------
+
+def _webhook(summary: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "security": [],
+        "parameters": [{"name": "X-Twilio-Signature", "in": "header", "required": True,
+                        "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+        "responses": {"200": {"description": "Empty TwiML (also for a number no brand owns)"},
+                      "403": {"description": "Signature missing or not valid for the exact "
+                                             "public URL"}},
+    }
+
+
+def _inbound_paths(path_id: dict[str, Any]) -> dict[str, Any]:
+    phone = {"name": "phone", "in": "path", "required": True, "schema": {"type": "string"},
+             "description": "with country code, URL-encoded (%2B12125550101)"}
+    return {
+        "/webhooks/twilio/inbound": {"post": _webhook(
+            "Gateway webhook: a consumer's message (keywords, conversations)")},
+        "/webhooks/twilio/status": {"post": _webhook(
+            "Gateway webhook: delivery status of a sent message")},
+        "/optouts": {"get": _op("Opt-outs of the brand (admin); format=csv downloads them",
+                                params=["limit", "cursor", "phone", "format"])},
+        "/optouts/{phone}": {
+            "put": _op("Opt a consumer out (admin); 201 new, 200 already", ok="200"),
+            "delete": _op("Opt a consumer back in (admin); 404 if not opted out"),
+            "parameters": [phone]},
+        "/conversations": {"get": _op("Conversations, newest first (agents and above)",
+                                      params=["skill", "status", "limit", "cursor"])},
+        "/conversations/{id}": {"get": _op("A conversation: transcript with the outbound "
+                                           "campaign message as context"),
+                                "parameters": [path_id]},
+        "/conversations/{id}/messages": {
+            "post": _op("The agent's answer, sent on the conversation's channel and number",
+                        "AgentMessageIn"),
+            "parameters": [path_id]},
+        "/conversations/{id}/close": {"post": _op("Close the conversation"),
+                                      "parameters": [path_id]},
+    }

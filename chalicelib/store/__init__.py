@@ -1,4 +1,7 @@
 """pynamodb models and repositories. Modules defining models of their own are imported here so
 that every registered model is known (tests/service/test_infra_contract.py checks them all)."""
 
-from chalicelib.store import audit  # noqa: F401  (AuditModel)
+from chalicelib.store import (
+    audit,  # noqa: F401  (AuditModel)
+    inbound_models,  # noqa: F401  (registers its models)
+)

@@ -234,3 +234,59 @@ def _plan_actions(phone: str, due: float | None, now: float, no_window_reason: s
                 MessageModel.reason.set(no_window_reason), MessageModel.updated_at.set(now)]
     return [MessageModel.status.set("SCHEDULED"), MessageModel.due_at.set(due),
             MessageModel.due_shard.set(due_shard(phone)), MessageModel.updated_at.set(now)]
+
+
+# --- replies and delivery status (issue 5) ---------------------------------------------------
+
+DELIVERABLE = ("SENT", "DELIVERED", "UNDELIVERED")  # reached the gateway; a reply may follow
+
+
+def latest_sent_to(brand_id: str, phone: str, since: float) -> MessageModel | None:
+    """The brand's latest message sent to `phone` at or after `since` (phone-index, sparse)."""
+    for item in MessageModel.phone_index.query(phone, MessageModel.sent_at >= since,
+                                                filter_condition=MessageModel.brand_id == brand_id,
+                                                scan_index_forward=False):
+        return item
+    return None
+
+
+def find_by_sid(sid: str) -> tuple[str, str] | None:
+    """(campaign_id, phone) of the message the gateway knows as `sid`, once its send is recorded
+    and indexed (sid-index is eventually consistent)."""
+    for item in MessageModel.sid_index.query(sid, limit=1):
+        return item.campaign_id, item.phone
+    return None
+
+
+def mark_delivered(campaign_id: str, phone: str, now: float) -> bool:
+    """SENT (or UNDELIVERED, when the carrier got there after all) -> DELIVERED. A RESPONDED
+    message keeps its status and only learns when it was delivered."""
+    if _update(key(campaign_id, phone),
+               [MessageModel.status.set("DELIVERED"), MessageModel.delivered_at.set(now),
+                MessageModel.error_code.remove(), MessageModel.reason.remove(),
+                MessageModel.updated_at.set(now)],
+               MessageModel.status.is_in("SENT", "UNDELIVERED")):
+        return True
+    _update(key(campaign_id, phone), [MessageModel.delivered_at.set(now)],
+            (MessageModel.status == "RESPONDED") & MessageModel.delivered_at.does_not_exist())
+    return False
+
+
+def mark_not_delivered(campaign_id: str, phone: str, status: str, code: str, reason: str,
+                       now: float) -> bool:
+    """SENT -> UNDELIVERED or FAILED with the gateway's error code; never after DELIVERED or
+    RESPONDED (a late or reordered callback cannot undo what the consumer did)."""
+    if status not in ("UNDELIVERED", "FAILED"):
+        raise ValueError(f"not a delivery failure status: {status}")
+    return _update(key(campaign_id, phone),
+                   [MessageModel.status.set(status), MessageModel.error_code.set(code),
+                    MessageModel.reason.set(reason), MessageModel.updated_at.set(now)],
+                   MessageModel.status == "SENT")
+
+
+def mark_responded(campaign_id: str, phone: str, now: float) -> bool:
+    """-> RESPONDED, once: the first reply counts, later ones change nothing."""
+    return _update(key(campaign_id, phone),
+                   [MessageModel.status.set("RESPONDED"), MessageModel.responded_at.set(now),
+                    MessageModel.updated_at.set(now)],
+                   MessageModel.status.is_in(*DELIVERABLE))

@@ -161,6 +161,28 @@ class MessageDueIndex(GlobalSecondaryIndex["MessageModel"]):
     due_at = NumberAttribute(range_key=True)
 
 
+class MessagePhoneIndex(GlobalSecondaryIndex["MessageModel"]):
+    """Sparse (sent messages only): the latest message sent to a consumer, for their reply."""
+
+    class Meta:
+        index_name = "phone-index"
+        projection = IncludeProjection(["brand_id", "status", "skill", "text", "sid", "channel",
+                                        "sent_channel"])
+
+    phone = UnicodeAttribute(hash_key=True)
+    sent_at = NumberAttribute(range_key=True)
+
+
+class MessageSidIndex(GlobalSecondaryIndex["MessageModel"]):
+    """Sparse (sent messages only): the message a gateway status callback is about."""
+
+    class Meta:
+        index_name = "sid-index"
+        projection = KeysOnlyProjection()
+
+    sid = UnicodeAttribute(hash_key=True)
+
+
 class MessageModel(Model):
     """One recipient of one campaign and the message to them: (campaign_id, phone) is unique,
     which is what makes "never twice to the same recipient of one campaign" enforceable."""
@@ -197,6 +219,8 @@ class MessageModel(Model):
     delivered_at = NumberAttribute(null=True)
     responded_at = NumberAttribute(null=True)
     due_index = MessageDueIndex()
+    phone_index = MessagePhoneIndex()
+    sid_index = MessageSidIndex()
 
 
 class OptOutModel(Model):
@@ -209,6 +233,11 @@ class OptOutModel(Model):
     source = UnicodeAttribute(default="keyword")  # keyword | admin | gateway
     keyword = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
+    # Who or what recorded it: the API key's label (admin), the number the STOP was sent to
+    # (keyword), the campaign it answered (keyword, within the look-back period).
+    by = UnicodeAttribute(null=True)
+    number = UnicodeAttribute(null=True)
+    campaign_id = UnicodeAttribute(null=True)
 
 
 class MetricModel(Model):

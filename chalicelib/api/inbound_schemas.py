@@ -1,0 +1,11 @@
+"""Request bodies of the agent API (issue 5)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from chalicelib.api.schemas import Strict
+
+
+class AgentMessageIn(Strict):
+    text: str = Field(min_length=1, max_length=1600, description="the agent's answer")

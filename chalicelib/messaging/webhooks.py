@@ -1,0 +1,68 @@
+"""Webhooks from the gateway (Twilio): the exact public URL, the form, the signature.
+
+Twilio signs the full URL it called (scheme, host, stage path, query) plus the sorted form
+parameters with the account's auth token (HMAC-SHA1, header X-Twilio-Signature). Behind API
+Gateway the URL the function sees is not the public one, so the public one is configured:
+WEBHOOK_BASE_URL (else PUBLIC_BASE_URL), e.g. https://sms.example.com or
+https://abc123.execute-api.us-east-1.amazonaws.com/api.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode
+
+from twilio.request_validator import RequestValidator
+
+from chalicelib.domain.errors import Forbidden
+
+INBOUND_PATH = "/webhooks/twilio/inbound"
+STATUS_PATH = "/webhooks/twilio/status"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+WHATSAPP_PREFIX = "whatsapp:"
+
+
+def public_url(base_url: str, path: str, query: Mapping[str, str] | None = None) -> str:
+    url = base_url.rstrip("/") + path
+    if query:
+        url += "?" + urlencode(list(query.items()))
+    return url
+
+
+def parse_form(raw_body: bytes | str | None) -> dict[str, str]:
+    """The form as sent. Bytes that are not UTF-8 (the gateway always sends UTF-8) are replaced,
+    so such a body fails the signature check (403) rather than being trusted."""
+    if raw_body is None:
+        return {}
+    text = raw_body.decode("utf-8", errors="replace") if isinstance(raw_body, bytes) \
+        else raw_body
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def verify(auth_token: str, url: str, form: Mapping[str, str], signature: str | None) -> None:
+    """Raise Forbidden unless `signature` is the gateway's signature of `url` and `form`."""
+    if not auth_token:
+        raise Forbidden("webhooks are refused: no gateway auth token is configured",
+                        code="SIGNATURE_INVALID")
+    if not signature:
+        raise Forbidden(f"missing {SIGNATURE_HEADER} header", code="SIGNATURE_INVALID")
+    if not RequestValidator(auth_token).validate(url, dict(form), signature):
+        raise Forbidden(f"{SIGNATURE_HEADER} does not match this request at {url}",
+                        code="SIGNATURE_INVALID")
+
+
+def sign(auth_token: str, url: str, form: Mapping[str, str]) -> str:
+    """The signature the gateway would send (the sandbox and tests play the gateway)."""
+    return str(RequestValidator(auth_token).compute_signature(url, dict(form)))
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """("whatsapp", "+1...") for "whatsapp:+1...", ("sms", "+1...") for "+1..."."""
+    address = address.strip()
+    if address.lower().startswith(WHATSAPP_PREFIX):
+        return "whatsapp", address[len(WHATSAPP_PREFIX):].strip()
+    return "sms", address
+
+
+def address(channel: str, phone: str) -> str:
+    return f"{WHATSAPP_PREFIX}{phone}" if channel == "whatsapp" else phone

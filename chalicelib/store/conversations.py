@@ -1,0 +1,80 @@
+"""Conversations, scoped to their brand: every read takes the brand id (DESIGN invariant 7)."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.domain.errors import NotFound
+from chalicelib.store.inbound_models import ConversationModel, EntryAttribute
+from chalicelib.store.paging import decode_cursor, encode_cursor
+
+LAST_TEXT_CHARS = 160
+
+
+def brand_skill(brand_id: str, skill: str) -> str:
+    return f"{brand_id}#{skill}"
+
+
+def get(brand_id: str, conversation_id: str) -> ConversationModel:
+    try:
+        return ConversationModel.get(brand_id, conversation_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound(f"conversation {conversation_id} does not exist") from None
+
+
+def find(brand_id: str, conversation_id: str) -> ConversationModel | None:
+    try:
+        return ConversationModel.get(brand_id, conversation_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def create(conversation: ConversationModel) -> None:
+    conversation.save(condition=ConversationModel.conversation_id.does_not_exist())
+
+
+def append(conversation: ConversationModel, entry: EntryAttribute, now: float,
+           require_open: bool = True) -> bool:
+    """Add one transcript entry atomically (list_append); False if it was closed meanwhile."""
+    condition = ConversationModel.status == "open" if require_open else None
+    try:
+        conversation.update(
+            actions=[ConversationModel.entries.set(ConversationModel.entries.append([entry])),
+                     ConversationModel.last_text.set(entry.text[:LAST_TEXT_CHARS]),
+                     ConversationModel.updated_at.set(now)],
+            condition=condition)
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def close(conversation: ConversationModel, by: str, now: float) -> bool:
+    """open -> closed; False if it was closed already."""
+    try:
+        conversation.update(
+            actions=[ConversationModel.status.set("closed"), ConversationModel.closed_at.set(now),
+                     ConversationModel.closed_by.set(by), ConversationModel.updated_at.set(now)],
+            condition=ConversationModel.status == "open")
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def page(brand_id: str, skill: str | None, status: str | None, limit: int,
+         cursor: str | None) -> tuple[list[ConversationModel], str | None]:
+    """Newest first; by skill from the skill index, else the brand's whole list."""
+    condition = ConversationModel.status == status if status else None
+    if skill:
+        result = ConversationModel.skill_index.query(
+            brand_skill(brand_id, skill), filter_condition=condition, scan_index_forward=False,
+            limit=limit, last_evaluated_key=decode_cursor(cursor))
+    else:
+        result = ConversationModel.query(
+            brand_id, filter_condition=condition, scan_index_forward=False, limit=limit,
+            last_evaluated_key=decode_cursor(cursor))
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)
