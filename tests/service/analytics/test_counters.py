@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from chalicelib.services import analytics as analytics_service
 from chalicelib.services import reconcile
 from chalicelib.services.auth import Principal
@@ -212,3 +214,18 @@ def test_reconciliation_reports_a_counter_that_drifted(brand: Brand, stream: Str
     result = reconcile.scheduled_check()
     assert result["differences"] == 2
     assert reconcile.scheduled_check() == {"skipped": True}  # once a day, however often ticked
+
+
+def test_make_reconcile_exits_1_and_names_the_counter_that_differs(
+        aws: dict[str, str], brand: Brand, stream: Stream,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from infra import reconcile as command
+
+    cid = new_campaign(brand.brand_id, "cmp_cli", "sales", created_at=at("2026-03-01T00:00"))
+    play(Planned(cid, brand.brand_id, "sales", "+12125550601", "SENT", at("2026-03-02T10:00")))
+    deliver(stream.read_new())
+    assert command.main(["--endpoint", aws["AWS_ENDPOINT_URL"]]) == 0
+    metrics.apply_once("drift", {metrics.campaign_key(cid): {"FAILED": 1}})
+    assert command.main(["--endpoint", aws["AWS_ENDPOINT_URL"]]) == 1
+    out = capsys.readouterr().out
+    assert "differences: 1" in out and "campaign#cmp_cli status FAILED: counted 1, recount 0" in out
