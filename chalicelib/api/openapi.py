@@ -67,10 +67,33 @@ def document() -> dict[str, Any]:
             "get": _op("Recipients and their messages", params=["limit", "cursor", "status"]),
             "parameters": [path_id]},
     }
+    paths.update(_analytics_paths(path_id))
     return {
         "openapi": "3.0.3",
         "info": {"title": "Proactive messaging API", "version": "1.0.0"},
         "components": {"schemas": components, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,
+    }
+
+
+# --- analytics and reports ----------------------------------------------------------------------
+
+def _analytics_paths(path_id: dict[str, Any]) -> dict[str, Any]:
+    ranges = ["range", "from", "to"]
+    csv_note = (" (text/csv, UTF-8 with BOM; a large file answers JSON {url, method, filename, "
+                "rows, bytes, expires_at}: a pre-signed download link)")
+    return {
+        "/analytics": {"get": _op(
+            "Brand analytics in the brand's time zone: range=today|this_week|this_month|"
+            "last_30_days|last_60_days|last_90_days|year_to_date or from/to (YYYY-MM-DD), "
+            "skills=a,b; series per day, per hour for one day", params=[*ranges, "skills"])},
+        "/campaigns/{id}/analytics": {"get": _op(
+            "One campaign's analytics (default: its whole life)", params=ranges),
+            "parameters": [path_id]},
+        "/summary": {"get": _op("The brand's headline metrics (last 30 days) and campaigns "
+                                "by status")},
+        "/campaigns.csv": {"get": _op("Every campaign of the brand with its numbers" + csv_note)},
+        "/campaigns/{id}/messages.csv": {"get": _op(
+            "Every recipient and message of a campaign" + csv_note), "parameters": [path_id]},
     }

@@ -28,11 +28,11 @@ def record_opt_out(brand_id: str, skill: str | None, campaign_id: str | None, at
     consumer answered a campaign). With an idempotency key (e.g. the inbound message's id) a
     retried webhook counts once; returns False when that key was counted before."""
     day, quarter = analytics.quarter_of(at)
-    name = analytics.counter_name("opted_out", quarter)
+    name, one = analytics.counter_name(quarter), analytics.unit("opted_out")
     increments: dict[metrics.Key, Counter[str]] = {
-        metrics.brand_day_key(brand_id, day, skill): Counter({name: 1})}
+        metrics.brand_day_key(brand_id, day, skill): Counter({name: one})}
     if campaign_id:
-        increments[metrics.campaign_day_key(campaign_id, day)] = Counter({name: 1})
+        increments[metrics.campaign_day_key(campaign_id, day)] = Counter({name: one})
         increments[metrics.campaign_key(campaign_id)] = Counter({"opted_out": 1})
     event_id = f"optout#{idempotency_key}" if idempotency_key else f"optout#{uuid.uuid4()}"
     return metrics.apply_once(event_id, increments)

@@ -49,7 +49,8 @@ def contribution(image: dict[str, Any] | None) -> Contribution:
     figures = analytics.metrics_for_status(status)
     if figures:
         day, quarter = analytics.quarter_of(sent_instant(image))
-        counters = Counter({analytics.counter_name(m, quarter): 1 for m in figures})
+        counters = Counter({analytics.counter_name(quarter): analytics.pack(
+            dict.fromkeys(figures, 1))})
         result[metrics.campaign_day_key(campaign_id, day)] = counters
         brand_id = _s(image, "brand_id")
         if brand_id:

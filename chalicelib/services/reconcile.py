@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,11 +54,19 @@ class Report:
                 "differences": [d.to_dict() for d in self.differences]}
 
 
-def _recountable(name: str) -> bool:
-    parsed = analytics.parse_counter_name(name)
-    if parsed is not None:
-        return parsed[0] != "opted_out"
-    return name != "opted_out"
+def _differences(key: metrics.Key, have: Mapping[str, int], want: Mapping[str, int]
+                 ) -> list[Difference]:
+    found = []
+    for name in sorted(set(have) | set(want)):
+        actual, expected = int(have.get(name, 0)), int(want.get(name, 0))
+        if analytics.parse_counter_name(name) is not None:  # packed quarter figures
+            got, recount = analytics.unpack(actual), analytics.unpack(expected)
+            found += [Difference(key[0], key[1], f"{name}.{metric}", recount[metric],
+                                 got[metric])
+                      for metric in analytics.MESSAGE_METRICS if got[metric] != recount[metric]]
+        elif name != "opted_out" and actual != expected:
+            found.append(Difference(key[0], key[1], name, expected, actual))
+    return found
 
 
 def expected_counters(images: Iterable[dict[str, Any]]) -> tuple[int, dict[metrics.Key,
@@ -77,23 +85,13 @@ def compare(expected: dict[metrics.Key, Counter[str]],
             actual: Iterable[tuple[metrics.Key, dict[str, int]]]) -> tuple[int, list[Difference]]:
     differences: list[Difference] = []
     seen: set[metrics.Key] = set()
-    items = 0
     for key, counters in actual:
         seen.add(key)
-        items += 1
-        want = expected.get(key, Counter())
-        for name in sorted(set(counters) | set(want)):
-            if _recountable(name) and int(counters.get(name, 0)) != int(want.get(name, 0)):
-                differences.append(Difference(key[0], key[1], name, int(want.get(name, 0)),
-                                              int(counters.get(name, 0))))
+        differences += _differences(key, counters, expected.get(key, Counter()))
     for key, want in expected.items():
-        if key in seen:
-            continue
-        items += 1
-        for name, value in sorted(want.items()):
-            if value and _recountable(name):
-                differences.append(Difference(key[0], key[1], name, int(value), 0))
-    return items, differences
+        if key not in seen:
+            differences += _differences(key, {}, want)
+    return len(seen | set(expected)), differences
 
 
 def _scan(table: str) -> Iterator[dict[str, Any]]:

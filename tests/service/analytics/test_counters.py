@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chalicelib.domain import analytics
 from chalicelib.services import analytics as analytics_service
 from chalicelib.services import reconcile
 from chalicelib.services.auth import Principal
@@ -206,10 +207,11 @@ def test_reconciliation_reports_a_counter_that_drifted(brand: Brand, stream: Str
     assert reconcile.reconcile_recent().differences == []
     day = datetime.fromtimestamp(sent, ZoneInfo("UTC")).date().isoformat()
     metrics.apply_once("tampered", {metrics.brand_day_key(brand.brand_id, day, "support"):
-                                    {"s48": 1}, metrics.campaign_key(cid): {"SENT": 1}})
+                                    {"q48": analytics.unit("sent")},
+                                    metrics.campaign_key(cid): {"SENT": 1}})
     found = {(d.sk, d.counter, d.expected, d.actual)
              for d in reconcile.reconcile_recent().differences}
-    assert found == {(f"day#{day}#skill#support", "s48", 1, 2), ("status", "SENT", 0, 1)}
+    assert found == {(f"day#{day}#skill#support", "q48.sent", 1, 2), ("status", "SENT", 0, 1)}
     assert len(reconcile.reconcile_all().differences) == 2
     result = reconcile.scheduled_check()
     assert result["differences"] == 2
