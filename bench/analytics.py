@@ -197,6 +197,11 @@ def main() -> None:
         f"aggregated by the handler in {stream['aggregate_s']:.1f} s "
         f"({stream['records'] / max(stream['aggregate_s'], 1e-9):.0f} records/s on moto; "
         f"messages written in {stream['write_s']:.1f} s).",
+        "",
+        "The request count is the same; the dense case's latency on moto is moto's response "
+        "serialiser (about 0.15 ms per attribute: 273 items x 96 numbers). On DynamoDB the same "
+        "read is one Query page: a full day item is about 2.2 KB, so 90 days x 3 skills is about "
+        "600 KB (< 1 MB per page); pages grow with days x skills, never with messages.",
     ])
     write_section("analytics", "Analytics reads: counters, not scans", body)
 
