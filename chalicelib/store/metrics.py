@@ -101,7 +101,8 @@ def apply_batch(entries: Sequence[tuple[str, Increments]], now: float | None = N
     replay, split or overlap of batches ends with every event counted exactly once.
     """
     applied = 0
-    for chunk in _chunks([e for e in entries if _merge([e])]):
+    unique = list({event_id: (event_id, inc) for event_id, inc in entries}.values())
+    for chunk in _chunks([e for e in unique if _merge([e])]):
         applied += _apply_chunk(chunk, time.time() if now is None else now)
     return applied
 

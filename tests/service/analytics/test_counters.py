@@ -123,7 +123,7 @@ def test_replayed_and_split_batches_count_each_record_once(brand: Brand, stream:
     deliver(records[half:])
     deliver(records)
     once = {key: counters for key, counters in metrics.iter_all()}
-    deliver(records)
+    deliver(records + records[:3])  # a record twice in one batch, too
     assert {key: counters for key, counters in metrics.iter_all()} == once
     assert reconcile.reconcile_all().differences == []
     sales = metrics.read_counters(*metrics.campaign_key("cmp_sales"))
