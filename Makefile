@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test unit lint package bench deploy clean onboard
+.PHONY: run test unit lint package bench deploy clean onboard reconcile
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ deploy: package
 	  --s3-bucket $(DEPLOY_BUCKET) --output-template-file dist/packaged.yaml
 	aws cloudformation deploy --template-file dist/packaged.yaml \
 	  --stack-name proactive-$(STAGE) --capabilities CAPABILITY_IAM
+
+## Recount the counters from the messages table of the running stack (or ENDPOINT=http://...).
+reconcile: $(VENV)/.installed
+	$(PY) -m infra.reconcile $(if $(ENDPOINT),--endpoint $(ENDPOINT))
 
 ## Benchmarks; results go to BENCHMARKS.md.
 bench: $(VENV)/.installed

@@ -22,6 +22,7 @@ from chalicelib.api.schemas import CampaignIn, LaunchIn, parse_body
 from chalicelib.logging import logger
 from chalicelib.services import (
     admin,
+    analytics,
     audit_log,
     auth,
     campaigns,
@@ -30,7 +31,9 @@ from chalicelib.services import (
     keys,
     metrics,
     ratelimit,
+    reconcile,
     release,
+    reports,
 )
 from chalicelib.services.views import MESSAGE_STATUSES
 
@@ -319,3 +322,52 @@ def aggregate_metrics(event: Any) -> dict[str, int]:
     applied = metrics.apply_records(r.to_dict() if hasattr(r, "to_dict") else r for r in event)
     logger.debug("metrics applied", extra={"records": applied})
     return {"applied": applied}
+
+
+# --- analytics and reports ----------------------------------------------------------------------
+
+def _csv_or_link(export: reports.Export) -> Response:
+    if export.link is not None:
+        return Response(body=export.link, status_code=200,
+                        headers={"Content-Type": "application/json"})
+    return Response(body=(export.body or b"").decode("utf-8"), status_code=200, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{export.filename}"'})
+
+
+@route("/analytics", methods=["GET"])
+def brand_analytics() -> dict[str, Any]:
+    principal = _principal(auth.TOOL_ROLES)
+    query = _request().query_params
+    return analytics.brand_analytics(
+        principal, params.optional(query, "range"), params.optional(query, "from"),
+        params.optional(query, "to"), params.optional(query, "skills"))
+
+
+@route("/campaigns/{campaign_id}/analytics", methods=["GET"])
+def campaign_analytics(campaign_id: str) -> dict[str, Any]:
+    principal = _principal(auth.TOOL_ROLES)
+    query = _request().query_params
+    return analytics.campaign_analytics(
+        principal, campaign_id, params.optional(query, "range"), params.optional(query, "from"),
+        params.optional(query, "to"))
+
+
+@route("/summary", methods=["GET"])
+def brand_summary() -> dict[str, Any]:
+    return analytics.summary(_principal(auth.TOOL_ROLES))
+
+
+@route("/campaigns.csv", methods=["GET"])
+def campaigns_csv() -> Response:
+    return _csv_or_link(reports.campaigns_csv(_principal(auth.TOOL_ROLES)))
+
+
+@route("/campaigns/{campaign_id}/messages.csv", methods=["GET"])
+def campaign_messages_csv(campaign_id: str) -> Response:
+    return _csv_or_link(reports.messages_csv(_principal(auth.TOOL_ROLES), campaign_id))
+
+
+@app.schedule("cron(30 3 * * ? *)")
+def reconcile_counters(event: Any) -> dict[str, Any]:
+    return reconcile.scheduled_check()

@@ -42,9 +42,53 @@ class SerialisedDynamoDB:
         return self.app(environ, start_response)
 
 
+# --- one table copy per transaction (analytics) ---------------------------------------------------
+# moto backs up a table before a transaction by deep-copying it once per *item* of the
+# transaction: a 100-item transaction on a table of N items costs 100 x N item copies, which made
+# stream-aggregation transactions (markers + counters) take seconds once the metrics table held a
+# few thousand markers. One copy per table and transaction is all the undo needs. Safe because
+# DynamoDB requests are serialised (above), so the swapped module global is ours alone meanwhile.
+
+class _CopyEachTableOnce:
+    def __init__(self, table_type: type) -> None:
+        import copy
+
+        self._copy, self._table_type = copy, table_type
+        self._copies: dict[int, Any] = {}
+
+    def deepcopy(self, value: Any) -> Any:
+        if not isinstance(value, self._table_type):
+            return self._copy.deepcopy(value)
+        if id(value) not in self._copies:
+            self._copies[id(value)] = self._copy.deepcopy(value)
+        return self._copies[id(value)]
+
+
+def _copy_each_table_once() -> None:
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    backend = models.DynamoDBBackend
+    if getattr(backend, "_copies_each_table_once", False):
+        return
+    original = backend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: Any) -> Any:
+        saved = models.copy  # type: ignore[attr-defined]
+        models.copy = _CopyEachTableOnce(Table)  # type: ignore[attr-defined]
+        try:
+            return original(self, transact_items)
+        finally:
+            models.copy = saved  # type: ignore[attr-defined]
+
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    backend._copies_each_table_once = True  # type: ignore[attr-defined]
+
+
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        _copy_each_table_once()
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self.server: BaseWSGIServer = make_server(host, port, app, threaded=True,
                                                   request_handler=QuietHandler)

@@ -72,6 +72,7 @@ def document() -> dict[str, Any]:
     paths.update(_inbound_paths(path_id))
     components["AgentMessageIn"] = AgentMessageIn.model_json_schema(
         ref_template="#/components/schemas/{model}")
+    paths.update(_analytics_paths(path_id))
     return {
         "openapi": "3.0.3",
         "info": {"title": "Proactive messaging API", "version": "1.0.0"},
@@ -174,4 +175,26 @@ def _inbound_paths(path_id: dict[str, Any]) -> dict[str, Any]:
             "parameters": [path_id]},
         "/conversations/{id}/close": {"post": _op("Close the conversation"),
                                       "parameters": [path_id]},
+    }
+
+
+# --- analytics and reports ----------------------------------------------------------------------
+
+def _analytics_paths(path_id: dict[str, Any]) -> dict[str, Any]:
+    ranges = ["range", "from", "to"]
+    csv_note = (" (text/csv, UTF-8 with BOM; a large file answers JSON {url, method, filename, "
+                "rows, bytes, expires_at}: a pre-signed download link)")
+    return {
+        "/analytics": {"get": _op(
+            "Brand analytics in the brand's time zone: range=today|this_week|this_month|"
+            "last_30_days|last_60_days|last_90_days|year_to_date or from/to (YYYY-MM-DD), "
+            "skills=a,b; series per day, per hour for one day", params=[*ranges, "skills"])},
+        "/campaigns/{id}/analytics": {"get": _op(
+            "One campaign's analytics (default: its whole life)", params=ranges),
+            "parameters": [path_id]},
+        "/summary": {"get": _op("The brand's headline metrics (last 30 days) and campaigns "
+                                "by status")},
+        "/campaigns.csv": {"get": _op("Every campaign of the brand with its numbers" + csv_note)},
+        "/campaigns/{id}/messages.csv": {"get": _op(
+            "Every recipient and message of a campaign" + csv_note), "parameters": [path_id]},
     }

@@ -14,7 +14,7 @@ from chalicelib.domain.errors import (
     field_error,
 )
 from chalicelib.domain.ids import new_id
-from chalicelib.services import queues
+from chalicelib.services import analytics, queues
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import campaign_view, message_view
 from chalicelib.store import brands, campaigns, messages, metrics
@@ -88,8 +88,11 @@ def status_counts(campaign: CampaignModel) -> dict[str, int]:
 
 def list_page(principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
     items, next_cursor = campaigns.page(principal.brand_id, limit, cursor)
-    return {"items": [campaign_view(c, status_counts(c)) for c in items],
-            "next_cursor": next_cursor}
+    views = []
+    for c in items:
+        counts = status_counts(c)
+        views.append({**campaign_view(c, counts), "metrics": analytics.landing_metrics(c, counts)})
+    return {"items": views, "next_cursor": next_cursor}
 
 
 def messages_page(principal: Principal, campaign_id: str, limit: int, cursor: str | None,

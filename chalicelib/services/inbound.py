@@ -18,7 +18,7 @@ from chalicelib.domain.errors import field_error
 from chalicelib.logging import logger, mask_phone
 from chalicelib.messaging import webhooks
 from chalicelib.messaging.gateway import GatewayError, get_gateway
-from chalicelib.services import conversations
+from chalicelib.services import analytics, conversations
 from chalicelib.store import brands, markers, messages, optouts
 from chalicelib.store.models import BrandModel
 
@@ -34,6 +34,8 @@ def on_opted_out(brand_id: str, phone: str, campaign_id: str | None, skill: str 
     answered, within the look-back period, if any). Hook for opt-out analytics."""
     logger.info("consumer opted out", extra={"brand_id": brand_id, "phone": mask_phone(phone),
                                              "campaign_id": campaign_id, "skill": skill})
+    analytics.record_opt_out(brand_id, skill, campaign_id, at,
+                             idempotency_key=f"optout#{brand_id}#{phone}#{at:.3f}")
 
 
 def receive(raw_body: bytes | str | None, signature: str | None,
