@@ -102,16 +102,16 @@ def store(campaign: CampaignModel, results: list[lists.LineResult], *,
     cid = campaign.campaign_id
     recipient_lines.delete_all(cid)
     accepted = [
-        MessageModel(cid, r.phone, brand_id=campaign.brand_id, skill=campaign.skill,
-                     channel=campaign.channel, line=r.line, text=r.text,
-                     variables=r.variables, fallback_text=r.fallback_text, zones=list(r.zones),
-                     country=r.country, status="PENDING", created_at=now, updated_at=now)
+        recipient_lines.pending_message(
+            cid, str(r.phone), brand_id=campaign.brand_id, skill=campaign.skill,
+            channel=campaign.channel, line=r.line, text=r.text, variables=r.variables,
+            fallback_text=r.fallback_text, zones=r.zones, country=r.country, now=now)
         for r in results if r.ok
     ]
     rejected = list(recipient_lines.error_items(
         cid, (r.to_dict() for r in results if not r.ok), upload_id))
     recipient_lines.put_all(rejected)
-    recipient_lines.put_all(accepted, progress)
+    recipient_lines.put_messages(accepted, progress)
     condition = CampaignModel.status == "DRAFT"
     if upload_id is not None:
         condition &= CampaignModel.upload.upload_id == upload_id

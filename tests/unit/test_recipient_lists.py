@@ -261,3 +261,18 @@ def test_limits_are_clear_errors() -> None:
 ])
 def test_template_bodies(body: str, ok: bool) -> None:
     assert (templates.body_errors(body) == []) is ok
+
+
+@pytest.mark.parametrize("variables,fallback", [(None, None), (["Ann", "A-1"], "Hi\nStop")])
+def test_hand_written_message_items_match_the_model(variables: list[str] | None,
+                                                     fallback: str | None) -> None:
+    from chalicelib.store.models import MessageModel
+    from chalicelib.store.recipient_lines import pending_message
+
+    fields: dict[str, object] = dict(brand_id="b", skill="sales", channel="prioritized", line=7,
+                                     text="Hi", variables=variables, fallback_text=fallback,
+                                     zones=["America/New_York"], country="US")
+    model = MessageModel("cmp_1", "+12125550101", status="PENDING", created_at=1700000000.25,
+                         updated_at=1700000000.25, **fields)  # type: ignore[arg-type]
+    assert pending_message("cmp_1", "+12125550101", now=1700000000.25,
+                           **fields) == model.serialize()  # type: ignore[arg-type]
