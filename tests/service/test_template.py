@@ -62,3 +62,19 @@ def test_metrics_read_the_messages_table_stream(packaged: tuple[Path, dict[str, 
     events = template["Resources"]["AggregateMetrics"]["Properties"]["Events"]
     stream = events["AggregateMetricsDynamodbEventSource"]["Properties"]["Stream"]
     assert stream == {"Fn::GetAtt": ["MessagesTable", "StreamArn"]}
+
+
+def test_uploads_bucket_invokes_the_csv_parser(packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    resources = template["Resources"]
+    assert resources["ParseUpload"]["Type"] == "AWS::Serverless::Function"
+    bucket = resources["UploadsBucket"]["Properties"]
+    [notification] = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    assert notification["Function"] == {"Fn::GetAtt": ["ParseUpload", "Arn"]}
+    permission = resources["ParseUploadS3Permission"]["Properties"]
+    assert permission["Principal"] == "s3.amazonaws.com"
+    # The functions name the bucket by the same fixed name (a Ref would be circular).
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["UPLOADS_BUCKET"] == bucket["BucketName"]
+    assert resources["ParseUpload"]["Properties"]["Timeout"] == 900
