@@ -196,7 +196,7 @@ class S3Pump(Pump):
     """
 
     def __init__(self, app: Any, handler: str, s3: Any, bucket: str, prefix: str,
-                 every_seconds: float = 0.5) -> None:
+                 every_seconds: float = 1.0) -> None:
         super().__init__(f"s3-{handler}")
         self.app, self.handler, self.s3 = app, handler, s3
         self.bucket, self.prefix, self.every_seconds = bucket, prefix, every_seconds
