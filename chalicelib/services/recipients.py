@@ -26,6 +26,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.logging import logger
 from chalicelib.services import templates
 from chalicelib.services.auth import Principal
+from chalicelib.services.views import iso
 from chalicelib.store import brands, campaigns, messages, recipient_lines
 from chalicelib.store.models import BrandModel, CampaignModel, MessageModel, UploadAttribute
 
@@ -194,8 +195,6 @@ def start_upload(principal: Principal, campaign_id: str) -> dict[str, Any]:
                                 CampaignModel.updated_at.set(now)],
                      CampaignModel.status == "DRAFT",
                      "the campaign left DRAFT meanwhile")
-    from chalicelib.services.views import iso
-
     return {"upload_id": upload_id, "url": url, "method": "PUT", "headers": headers,
             "expires_at": iso(now + UPLOAD_URL_SECONDS),
             "max_rows": lists.CSV_MAX_ROWS, "max_bytes": MAX_UPLOAD_BYTES}
@@ -292,13 +291,3 @@ def _progress(campaign: CampaignModel, upload_id: str, **changes: Any) -> None:
                          "a newer upload replaced this one")
     except Conflict:
         raise DomainError("a newer upload replaced this one", code="SUPERSEDED") from None
-
-
-def upload_view(upload: UploadAttribute | None) -> dict[str, Any] | None:
-    if upload is None:
-        return None
-    return {"upload_id": upload.upload_id, "status": upload.status,
-            "rows_done": int(upload.rows_done or 0), "accepted": int(upload.accepted or 0),
-            "rejected": int(upload.rejected or 0),
-            "stored": int(getattr(upload, "stored", 0) or 0), "message": upload.message}
-
