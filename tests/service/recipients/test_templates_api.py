@@ -106,3 +106,18 @@ def test_parse_preview_stores_nothing(api: Api, brand: Brand, approved: dict[str
     status, answer = api.call("POST", "/recipients/parse", brand, json_body={
         "channel": "sms", "content": "+12125550101"})
     assert status == 400 and answer["error"]["details"][0]["field"] == "text"
+
+
+def test_another_brands_templates_and_uploads_are_not_found(
+        api: Api, brand: Brand, other_brand: Brand, approved: dict[str, Any]) -> None:
+    assert api.call("GET", f"/templates/{approved['id']}", other_brand)[0] == 404
+    assert api.call("POST", f"/templates/{approved['id']}/submit", other_brand,
+                    role="admin")[0] == 404
+    assert api.call("GET", "/templates", other_brand)[1]["items"] == []
+    status, campaign = api.call("POST", "/campaigns", brand, json_body=campaign_body())
+    for method, path in [("POST", f"/campaigns/{campaign['id']}/recipients/upload"),
+                         ("GET", f"/campaigns/{campaign['id']}/recipients?errors=true")]:
+        assert api.call(method, path, other_brand)[0] == 404, path
+    for role in ("agent", "agent_manager"):
+        assert api.call("POST", "/recipients/parse", brand, role=role, json_body={
+            "channel": "sms", "text": "Hi", "content": "+12125550101"})[0] == 403
