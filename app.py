@@ -18,6 +18,7 @@ from chalicelib.api.admin_schemas import (
     SkillIn,
     SkillPatchIn,
 )
+from chalicelib.api.content_schemas import ParseIn, TemplateIn
 from chalicelib.api.schemas import CampaignIn, LaunchIn, parse_body
 from chalicelib.logging import logger
 from chalicelib.services import (
@@ -31,13 +32,16 @@ from chalicelib.services import (
     keys,
     metrics,
     ratelimit,
+    recipients,
     reconcile,
     release,
     reports,
 )
+from chalicelib.services import templates as whatsapp_templates
 from chalicelib.services.views import MESSAGE_STATUSES
 
 app = Chalice(app_name="proactive")
+TEMPLATE_STATUSES = ("DRAFT", "PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED")
 
 
 def route(path: str, max_body_bytes: int = request_limits.MAX_BODY_BYTES, **kwargs: Any) -> Any:
@@ -294,6 +298,61 @@ def match_status_callbacks(event: Any) -> dict[str, int]:
     applied = delivery.apply_sent_records(r.to_dict() if hasattr(r, "to_dict") else r
                                           for r in event)
     return {"applied": applied}
+# --- recipients and templates ----------------------------------------------------------------
+
+@route("/recipients/parse", methods=["POST"])
+def parse_recipients() -> dict[str, Any]:
+    principal = _principal(auth.TOOL_ROLES)
+    return recipients.preview(principal, parse_body(ParseIn, _request().raw_body))
+
+
+@route("/campaigns/{campaign_id}/recipients/upload", methods=["POST"])
+def upload_recipients(campaign_id: str) -> Response:
+    principal = _principal(auth.TOOL_ROLES)
+    return Response(body=recipients.start_upload(principal, campaign_id), status_code=201)
+
+
+@route("/campaigns/{campaign_id}/recipients", methods=["GET"])
+def campaign_recipients(campaign_id: str) -> dict[str, Any]:
+    principal = _principal(auth.TOOL_ROLES)
+    query = _request().query_params
+    errors = params.one_of(query, "errors", ("true", "false")) == "true"
+    return recipients.page(principal, campaign_id, errors, params.limit(query),
+                           params.optional(query, "cursor"))
+
+
+@route("/templates", methods=["POST"])
+def create_template() -> Response:
+    principal = _principal(auth.ADMIN_ROLES)
+    payload = parse_body(TemplateIn, _request().raw_body)
+    return Response(body=whatsapp_templates.create(principal, payload), status_code=201)
+
+
+@route("/templates", methods=["GET"])
+def list_templates() -> dict[str, Any]:
+    principal = _principal(auth.TOOL_ROLES)
+    query = _request().query_params
+    return whatsapp_templates.list_page(principal, params.limit(query),
+                                        params.optional(query, "cursor"),
+                                        params.one_of(query, "status", TEMPLATE_STATUSES))
+
+
+@route("/templates/{template_id}", methods=["GET"])
+def get_template(template_id: str) -> dict[str, Any]:
+    return whatsapp_templates.get(_principal(auth.TOOL_ROLES), template_id)
+
+
+@route("/templates/{template_id}/submit", methods=["POST"])
+def submit_template(template_id: str) -> dict[str, Any]:
+    return whatsapp_templates.submit(_principal(auth.ADMIN_ROLES), template_id)
+
+
+# The uploads bucket invokes this for every new object under uploads/ (the notification is in
+# infra/resources/storage.yaml: chalice package cannot write @app.on_s3_event). Locally the S3
+# pump (infra/pumps.py) delivers the same event.
+@app.lambda_function(name="parse_upload")
+def parse_upload(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return recipients.handle_s3_event(event)
 
 
 # --- event handlers ---------------------------------------------------------------------------

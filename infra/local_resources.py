@@ -42,6 +42,10 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
         attrs[(name, "Arn")] = f"arn:aws:local:{REGION}:{ACCOUNT}:{name}"
         del pending[name]
     refs["DefaultRole"] = "DefaultRole"
+    # Functions chalice generates (e.g. ParseUpload in a bucket notification) are not in the
+    # fragment; locally the pumps stand in for them, so their ARNs only need to resolve.
+    for function in _external_names(resources):
+        attrs[(function, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
     # Resources that reference others (a queue's DLQ) are created after them.
     while pending:
         progressed = False
@@ -57,6 +61,24 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
             raise RuntimeError(f"cannot resolve references of {sorted(pending)}")
     env = {k: str(resolver.resolve(v)) for k, v in environment_variables(fragment).items()}
     return env
+
+
+def _external_names(resources: dict[str, Any]) -> set[str]:
+    """Names used in Fn::GetAtt that no resource of the fragment defines."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if set(value) == {"Fn::GetAtt"}:
+                found.add(value["Fn::GetAtt"][0])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(resources)
+    return found - set(resources)
 
 
 def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any],

@@ -30,7 +30,7 @@ from chalice.local import (
 
 from infra.local_resources import REGION, create_resources, put_local_secrets
 from infra.moto_server import MotoServer
-from infra.pumps import Pump, SchedulePump, SqsPump, StreamPump
+from infra.pumps import Pump, S3Pump, SchedulePump, SqsPump, StreamPump
 from infra.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +155,10 @@ class LocalStack:
                                              self.env["MESSAGES_STREAM_ARN"]))
             elif isinstance(source, ScheduledEventConfig):
                 self.pumps.append(SchedulePump(self.app, name, source, self.tick_seconds))
+        # The uploads bucket's notification (infra/resources/storage.yaml) -> parse_upload.
+        s3 = session.client("s3", endpoint_url=self.moto_url)
+        self.pumps.append(S3Pump(self.app, "parse_upload", s3, self.env["UPLOADS_BUCKET"],
+                                 "uploads/"))
         for pump in self.pumps:
             pump.start()
 

@@ -185,3 +185,72 @@ class SchedulePump(Pump):
             self.errors += 1
             log.exception("scheduled handler %s failed", self.handler)
             return None
+
+
+class S3Pump(Pump):
+    """S3 notifications do not reach functions on moto: list the uploads prefix and deliver an
+    ObjectCreated:Put event (the shape Lambda gets) for every new object to the handler.
+
+    Listing rather than a bucket notification to a queue: it needs nothing of moto's
+    notification support, and a key is delivered once per ETag, like S3 after a new PUT.
+    """
+
+    def __init__(self, app: Any, handler: str, s3: Any, bucket: str, prefix: str,
+                 every_seconds: float = 1.0) -> None:
+        super().__init__(f"s3-{handler}")
+        self.app, self.handler, self.s3 = app, handler, s3
+        self.bucket, self.prefix, self.every_seconds = bucket, prefix, every_seconds
+        self.seen: dict[str, str] = {}  # key -> ETag delivered
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every_seconds):
+            try:
+                self.poll_once()
+            except Exception:
+                self.errors += 1
+                log.exception("s3 pump %s failed", self.handler)
+
+    def poll_once(self) -> int:
+        delivered = 0
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for obj in page.get("Contents") or []:
+                key, etag = obj["Key"], obj["ETag"].strip('"')
+                if self.seen.get(key) == etag:
+                    continue
+                self.seen[key] = etag
+                self.deliver(key, int(obj["Size"]), etag)
+                delivered += 1
+        return delivered
+
+    def deliver(self, key: str, size: int, etag: str) -> Any:
+        event = {"Records": [s3_record(self.bucket, key, size, etag)]}
+        try:
+            self.invocations += 1
+            return self.app.handler_map[self.handler](event, LambdaContext(self.handler))
+        except Exception:
+            self.errors += 1
+            log.exception("s3 handler %s failed for %s", self.handler, key)
+            return None
+
+
+def s3_record(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
+    """One record of an S3 ObjectCreated event as Lambda receives it (key URL-encoded)."""
+    from urllib.parse import quote_plus
+
+    return {
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z",
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:LOCAL"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                             "x-amz-id-2": uuid.uuid4().hex},
+        "s3": {
+            "s3SchemaVersion": "1.0", "configurationId": "parse-uploads",
+            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "LOCAL"},
+                       "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag,
+                       "sequencer": f"{int(time.time() * 1e6):016X}"},
+        },
+    }

@@ -11,6 +11,10 @@ POST /sandbox/callbacks {mode: off|delivered|undelivered, error_code, delay_seco
 order: in_order|reversed, outcomes: {phone: "delivered" | error code}, before_answer} sets the
 status callbacks sent for accepted messages that had a StatusCallback;
 GET /sandbox/callbacks lists those sent.
+WhatsApp templates: a minimal Twilio Content API (POST /v1/Content -> "HX..." sid; POST
+/v1/Content/{sid}/ApprovalRequests/whatsapp; GET /v1/Content/{sid}/ApprovalRequests). An approval
+request is "received" at once and decided by rule on the next read: a template whose name starts
+with "reject" or whose body contains "REJECT" is rejected (with a reason), any other approved.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse
 from twilio.request_validator import RequestValidator
 
 MESSAGES_PATH = "/2010-04-01/Accounts/"
+CONTENT_PATH = "/v1/Content"
 
 
 @dataclass
@@ -82,6 +87,7 @@ class Sandbox:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.messages: list[SandboxMessage] = []
+        self.contents = ContentStore()
 
     def accept(self, account_sid: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         to, from_ = form.get("To", ""), form.get("From", "")
@@ -209,6 +215,82 @@ class Sandbox:
             return 0
 
 
+class ContentStore:
+    """Twilio Content API, the part templates need."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: dict[str, dict[str, Any]] = {}
+        self.approvals: dict[str, dict[str, Any]] = {}
+
+    def create(self, account_sid: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        body = ((data.get("types") or {}).get("twilio/text") or {}).get("body")
+        if not data.get("friendly_name") or not body:
+            return 400, {"code": 20001, "status": 400,
+                         "message": "friendly_name and types.twilio/text.body are required"}
+        sid = "HX" + uuid.uuid4().hex
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        content = {"sid": sid, "account_sid": account_sid,
+                   "friendly_name": data["friendly_name"],
+                   "language": data.get("language") or "en",
+                   "variables": data.get("variables") or {},
+                   "types": data["types"], "date_created": now, "date_updated": now,
+                   "url": f"https://content.twilio.com/v1/Content/{sid}", "links": {}}
+        with self.lock:
+            self.items[sid] = content
+        return 201, content
+
+    def get(self, sid: str) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            content = self.items.get(sid)
+        if content is None:
+            return 404, {"code": 20404, "status": 404, "message": f"Content {sid} not found"}
+        return 200, content
+
+    def submit(self, sid: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, content = self.get(sid)
+        if status != 200:
+            return status, content
+        if not data.get("name") or not data.get("category"):
+            return 400, {"code": 20001, "status": 400, "message": "name and category are required"}
+        name = str(data["name"])
+        body = str(content["types"]["twilio/text"]["body"])
+        rejected = name.lower().startswith("reject") or "REJECT" in body
+        approval = {"name": name, "category": data["category"], "content_type": "twilio/text",
+                    "status": "received", "rejection_reason": "",
+                    "allow_category_change": True,
+                    "decision": "rejected" if rejected else "approved",
+                    "decision_reason": "The template was rejected by the sandbox rule (a name "
+                    "starting with 'reject' or a body containing 'REJECT')" if rejected else ""}
+        with self.lock:
+            self.approvals[sid] = approval
+        return 201, {k: v for k, v in approval.items() if not k.startswith("decision")}
+
+    def approval(self, account_sid: str, sid: str) -> tuple[int, dict[str, Any]]:
+        status, content = self.get(sid)
+        if status != 200:
+            return status, content
+        with self.lock:
+            approval = self.approvals.get(sid)
+            if approval is not None and approval["status"] == "received":
+                # Decided when first read after submission, so callers see PENDING first.
+                approval["status"] = approval["decision"]
+                approval["rejection_reason"] = approval["decision_reason"]
+            whatsapp = {"type": "whatsapp", "status": "unsubmitted", "name": "", "category": "",
+                        "content_type": "twilio/text", "rejection_reason": "",
+                        "allow_category_change": True}
+            if approval is not None:
+                whatsapp.update({k: v for k, v in approval.items()
+                                 if not k.startswith("decision")})
+        return 200, {"sid": sid, "account_sid": account_sid, "whatsapp": whatsapp,
+                     "url": f"https://content.twilio.com/v1/Content/{sid}/ApprovalRequests"}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.approvals.clear()
+
+
 def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -228,9 +310,26 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
 
+        def _account(self) -> str:
+            import base64
+
+            auth = self.headers.get("Authorization") or ""
+            try:
+                return base64.b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[0]
+            except (IndexError, ValueError):
+                return "AC" + "0" * 32
+
         def do_GET(self) -> None:  # noqa: N802
             path = urlparse(self.path).path
-            if path == "/sandbox/messages":
+            if path.startswith(CONTENT_PATH + "/"):
+                parts = path[len(CONTENT_PATH) + 1:].split("/")
+                if len(parts) == 1:
+                    self._send(*sandbox.contents.get(parts[0]))
+                elif len(parts) == 2 and parts[1] == "ApprovalRequests":
+                    self._send(*sandbox.contents.approval(self._account(), parts[0]))
+                else:
+                    self._send(404, {"code": 20404, "message": "not found", "status": 404})
+            elif path == "/sandbox/messages":
                 self._send(200, {"messages": sandbox.snapshot()})
             elif path == "/sandbox/callbacks":
                 self._send(200, {"settings": asdict(sandbox._hooks().callbacks),
@@ -250,7 +349,19 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             path = urlparse(self.path).path
             body = self._body()
-            if path.startswith(MESSAGES_PATH) and path.endswith("/Messages.json"):
+            if path.startswith(CONTENT_PATH):
+                try:
+                    data = json.loads(body or b"{}")
+                except ValueError:
+                    data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+                parts = path[len(CONTENT_PATH):].strip("/").split("/")
+                if parts == [""]:
+                    self._send(*sandbox.contents.create(self._account(), data))
+                elif len(parts) == 3 and parts[1:] == ["ApprovalRequests", "whatsapp"]:
+                    self._send(*sandbox.contents.submit(parts[0], data))
+                else:
+                    self._send(404, {"code": 20404, "message": "not found", "status": 404})
+            elif path.startswith(MESSAGES_PATH) and path.endswith("/Messages.json"):
                 account_sid = path[len(MESSAGES_PATH):].split("/", 1)[0]
                 form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
                 status, payload = sandbox.accept(account_sid, form)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.api.content_schemas import ParseIn, TemplateIn
 from chalicelib.api.inbound_schemas import AgentMessageIn
 from chalicelib.api.schemas import CampaignIn, LaunchIn
 
@@ -34,10 +35,33 @@ def _op(summary: str, body: str | None = None, content_type: str = "application/
     return op
 
 
+def _recipient_paths(path_id: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "/recipients/parse": {"post": _op(
+            "Preview a typed list or small CSV (<= 1,000 rows): a result per line, nothing "
+            "stored", "ParseIn")},
+        "/campaigns/{id}/recipients/upload": {
+            "post": _op("A pre-signed S3 PUT for the campaign's CSV (<= 100,000 rows); the "
+                        "parse starts when the file lands (progress: GET /campaigns/{id} "
+                        "upload)", ok="201"),
+            "parameters": [path_id]},
+        "/templates": {
+            "post": _op("Create a WhatsApp template (admin), status DRAFT", "TemplateIn",
+                        ok="201"),
+            "get": _op("The brand's templates", params=["limit", "cursor", "status"])},
+        "/templates/{id}": {"get": _op("A template, its approval status refreshed"),
+                            "parameters": [path_id]},
+        "/templates/{id}/submit": {"post": _op("Submit for WhatsApp approval (admin)"),
+                                   "parameters": [path_id]},
+    }
+
+
 def document() -> dict[str, Any]:
     components: dict[str, Any] = {
         "CampaignIn": CampaignIn.model_json_schema(ref_template="#/components/schemas/{model}"),
         "LaunchIn": LaunchIn.model_json_schema(ref_template="#/components/schemas/{model}"),
+        "TemplateIn": TemplateIn.model_json_schema(ref_template="#/components/schemas/{model}"),
+        "ParseIn": ParseIn.model_json_schema(ref_template="#/components/schemas/{model}"),
         "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
             "code": {"type": "string"}, "message": {"type": "string"},
             "details": {"type": "array", "items": {"type": "object"}}}}}},
@@ -59,6 +83,8 @@ def document() -> dict[str, Any]:
         "/campaigns/{id}/recipients": {
             "post": _op("Replace the recipients with a typed list (text/plain, <= 100 lines)",
                         "text", "text/plain"),
+            "get": _op("Stored lines: accepted recipients, or with errors=true every rejected "
+                       "line with its errors", params=["errors", "limit", "cursor"]),
             "parameters": [path_id]},
         "/campaigns/{id}/launch": {"post": _op("Launch (consent required)", "LaunchIn"),
                                    "parameters": [path_id]},
@@ -73,6 +99,7 @@ def document() -> dict[str, Any]:
     components["AgentMessageIn"] = AgentMessageIn.model_json_schema(
         ref_template="#/components/schemas/{model}")
     paths.update(_analytics_paths(path_id))
+    paths.update(_recipient_paths(path_id))
     return {
         "openapi": "3.0.3",
         "info": {"title": "Proactive messaging API", "version": "1.0.0"},

@@ -69,6 +69,8 @@ class CampaignIn(Strict):
     skill: str = Field(min_length=1)
     text: str | None = Field(default=None, max_length=1600)
     template_id: str | None = None
+    fallback_from_number: str | None = Field(
+        default=None, description="prioritized: the brand's SMS number for the SMS fallback")
     allow_multi_segment: bool = False
     schedule: ScheduleIn = Field(default_factory=ScheduleIn)
 
@@ -78,6 +80,11 @@ class CampaignIn(Strict):
             raise ValueError("an SMS campaign needs 'text'")
         if self.channel in ("whatsapp", "prioritized") and not self.template_id:
             raise ValueError(f"a {self.channel} campaign needs an approved 'template_id'")
+        if self.channel == "prioritized" and not self.fallback_from_number:
+            raise ValueError("a prioritized campaign needs 'fallback_from_number', an SMS number "
+                             "of the brand for numbers that are not on WhatsApp")
+        if self.channel != "prioritized" and self.fallback_from_number:
+            raise ValueError("'fallback_from_number' is only for prioritized campaigns")
         return self
 
 

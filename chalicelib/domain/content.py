@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 # GSM 03.38 basic character set and its extension table (extension characters cost two septets).
 GSM7_BASIC = frozenset(
@@ -10,12 +11,15 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
 
 SMS_SINGLE_LIMIT = 140  # the product's whole-message limit, so a message is one segment
 OPT_OUT_MAX = 42
+GSM7_SINGLE, GSM7_PART = 160, 153  # septets: one message / each part of a concatenated one
+UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SmsInfo:
     encoding: str  # "GSM-7" | "UCS-2"
     units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
@@ -23,19 +27,42 @@ class SmsInfo:
     characters: int
 
 
+@lru_cache(maxsize=4096)
 def sms_info(text: str) -> SmsInfo:
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
-        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
-        single, multi = 160, 153
-        encoding = "GSM-7"
+    """Encoding and exact segment count, as a handset or Twilio splits the message.
+
+    A part never splits a GSM-7 escape pair (extension characters) nor a UTF-16 surrogate pair,
+    so a message can need one more part than units / per-part size suggests.
+    """
+    chars = set(text)
+    if chars <= GSM7_ALL:
+        extension = chars & GSM7_EXTENSION
+        units = len(text) + sum(text.count(ch) for ch in extension)
+        encoding, single, part = "GSM-7", GSM7_SINGLE, GSM7_PART
+        wide = extension
     else:
         units = len(text.encode("utf-16-le")) // 2
-        single, multi = 70, 67
-        encoding = "UCS-2"
-    segments = 1 if units <= single else -(-units // multi)
+        encoding, single, part = "UCS-2", UCS2_SINGLE, UCS2_PART
+        wide = {ch for ch in chars if ord(ch) > 0xFFFF}
     if units == 0:
         segments = 0
+    elif units <= single:
+        segments = 1
+    elif not wide:
+        segments = -(-units // part)
+    else:
+        segments = _pack(text, part, wide)
     return SmsInfo(encoding=encoding, units=units, segments=segments, characters=len(text))
+
+
+def _pack(text: str, part: int, wide: set[str]) -> int:
+    segments, used = 1, 0
+    for ch in text:
+        cost = 2 if ch in wide else 1
+        if used + cost > part:
+            segments, used = segments + 1, 0
+        used += cost
+    return segments
 
 
 def with_opt_out(text: str, opt_out_text: str) -> str:

@@ -6,19 +6,20 @@ import time
 from typing import Any
 
 from chalicelib.api.schemas import CampaignIn, LaunchIn
-from chalicelib.domain import phones, recipients
+from chalicelib.domain import phones
 from chalicelib.domain.errors import (
     Conflict,
-    PayloadTooLarge,
     ValidationFailed,
     field_error,
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.services import analytics, queues
+from chalicelib.services import recipients as recipient_lists
+from chalicelib.services import templates as recipient_templates
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import campaign_view, message_view
 from chalicelib.store import brands, campaigns, messages, metrics
-from chalicelib.store.models import CampaignModel, ConsentAttribute, MessageModel
+from chalicelib.store.models import CampaignModel, ConsentAttribute
 
 CONSENT_TEXT = (
     "I confirm that {brand} collected opt-in consent from every recipient of this campaign to "
@@ -41,9 +42,7 @@ def create(principal: Principal, payload: CampaignIn) -> dict[str, Any]:
     skill = brands.get_skill(brand_id, payload.skill)
     if skill is None or skill.retired:
         raise field_error("skill", f"'{payload.skill}' is not an active skill of this brand")
-    if payload.channel != "sms":
-        raise field_error("channel", f"{payload.channel} campaigns need WhatsApp templates, "
-                          "which this deployment does not offer yet")
+    template_id, fallback_number, text = _channel_content(brand_id, payload)
     now = time.time()
     launch_at = payload.schedule.launch_at.timestamp() if payload.schedule.launch_at else None
     if launch_at is not None and launch_at < now:
@@ -55,8 +54,9 @@ def create(principal: Principal, payload: CampaignIn) -> dict[str, Any]:
         channel=payload.channel,
         from_number=number.number,
         skill=skill.skill_id,
-        text=payload.text,
-        template_id=payload.template_id,
+        text=text,
+        template_id=template_id,
+        fallback_from_number=fallback_number,
         allow_multi_segment=payload.allow_multi_segment,
         send_rate=payload.schedule.send_rate,
         window_start=payload.schedule.window.start,
@@ -69,6 +69,29 @@ def create(principal: Principal, payload: CampaignIn) -> dict[str, Any]:
     )
     campaigns.create(campaign)
     return campaign_view(campaign, {})
+
+
+def _channel_content(brand_id: str, payload: CampaignIn) -> tuple[str | None, str | None,
+                                                                    str | None]:
+    """(template_id, fallback_from_number, text) as stored for the campaign's channel.
+
+    WhatsApp and Prioritized send an APPROVED template of the brand (their `text`, if any, is
+    not used); Prioritized falls back to SMS from one of the brand's SMS numbers.
+    """
+    if payload.channel == "sms":
+        return None, None, payload.text
+    template = recipient_templates.approved(brand_id, str(payload.template_id))
+    fallback = None
+    if payload.channel == "prioritized":
+        raw = str(payload.fallback_from_number)
+        number = brands.get_sender_number(phone_or_raw(raw))
+        if number is None or number.brand_id != brand_id:
+            raise field_error("fallback_from_number", f"{raw} is not a number of this brand")
+        if number.channel != "sms":
+            raise field_error("fallback_from_number", f"{number.number} is a {number.channel} "
+                              "number; the SMS fallback needs an SMS number")
+        fallback = number.number
+    return template.template_id, fallback, None
 
 
 def phone_or_raw(raw: str) -> str:
@@ -104,48 +127,7 @@ def messages_page(principal: Principal, campaign_id: str, limit: int, cursor: st
 
 def set_typed_recipients(principal: Principal, campaign_id: str, body: str) -> dict[str, Any]:
     """Replace the campaign's recipients with a typed list (at most 100 lines)."""
-    campaign = campaigns.get(principal.brand_id, campaign_id)
-    if campaign.status != "DRAFT":
-        raise Conflict(f"recipients can only change while the campaign is DRAFT; it is "
-                       f"{campaign.status}")
-    rows = list(recipients.iter_rows(body))
-    if len(rows) > recipients.TYPED_LIST_MAX_LINES:
-        raise PayloadTooLarge(
-            f"a typed list holds at most {recipients.TYPED_LIST_MAX_LINES} lines; this one has "
-            f"{len(rows)}. Upload larger lists as a CSV file.", code="TOO_MANY_LINES")
-    brand = brands.get_brand(principal.brand_id)
-    results = recipients.parse_sms_rows(rows, recipients.SmsContent(
-        text=campaign.text or "", opt_out_text=brand.opt_out_text,
-        allow_multi_segment=bool(campaign.allow_multi_segment)))
-    return store_results(campaign, results)
-
-
-def store_results(campaign: CampaignModel, results: list[recipients.LineResult]) -> dict[str, Any]:
-    now = time.time()
-    messages.delete_campaign_messages(campaign.campaign_id)
-    accepted = [r for r in results if r.ok]
-    rejected = [r for r in results if not r.ok]
-    messages.write_all(
-        MessageModel(
-            campaign.campaign_id, r.phone, brand_id=campaign.brand_id, skill=campaign.skill,
-            channel=campaign.channel, line=r.line, text=r.text, zones=list(r.zones),
-            country=r.country, status="PENDING", created_at=now, updated_at=now,
-        )
-        for r in accepted
-    )
-    campaigns.update(
-        campaign,
-        [CampaignModel.recipients_total.set(len(accepted)),
-         CampaignModel.recipient_errors.set(len(rejected)),
-         CampaignModel.updated_at.set(now)],
-        CampaignModel.status == "DRAFT",
-        "the campaign left DRAFT while its recipients were being stored",
-    )
-    return {
-        "accepted": len(accepted),
-        "rejected": [{"line": r.line, "input": r.input, "errors": r.errors} for r in rejected],
-        "preview": [r.to_dict() for r in accepted[:100]],
-    }
+    return recipient_lists.set_typed(principal, campaign_id, body)
 
 
 def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[str, Any]:
@@ -158,10 +140,18 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
     if not campaign.recipients_total:
         raise ValidationFailed("the campaign has no recipients; add them before launching",
                                code="NO_RECIPIENTS")
+    upload = campaign.upload
+    if upload is not None and upload.status != "DONE":
+        detail = f": {upload.message}" if upload.message else ""
+        raise ValidationFailed(
+            f"the last CSV upload is {upload.status}{detail}; wait for it to finish or upload "
+            "the list again", code="UPLOAD_NOT_DONE")
     if campaign.recipient_errors:
         raise ValidationFailed(
             f"the recipient list has {campaign.recipient_errors} line(s) with errors; correct "
             "the list and upload it again before launching", code="RECIPIENT_ERRORS")
+    if campaign.channel in ("whatsapp", "prioritized"):
+        recipient_templates.approved(campaign.brand_id, str(campaign.template_id))
     brand = brands.get_brand(principal.brand_id)
     now = time.time()
     consent = ConsentAttribute(by_key_id=principal.key_id, by_label=principal.label, at=now,

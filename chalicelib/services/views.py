@@ -26,6 +26,7 @@ def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None)
         "skill": campaign.skill,
         "text": campaign.text,
         "template_id": campaign.template_id,
+        "fallback_from_number": campaign.fallback_from_number,
         "allow_multi_segment": campaign.allow_multi_segment,
         "status": campaign.status,
         "schedule": {
@@ -46,6 +47,12 @@ def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None)
             "text": campaign.consent.text,
         },
     }
+    upload = campaign.upload
+    view["upload"] = None if upload is None else {
+        "upload_id": upload.upload_id, "status": upload.status,
+        "rows_done": int(upload.rows_done or 0), "accepted": int(upload.accepted or 0),
+        "rejected": int(upload.rejected or 0), "stored": int(upload.stored or 0),
+        "message": upload.message}
     if counts is not None:
         view["counts"] = {status: int(counts.get(status, 0)) for status in MESSAGE_STATUSES}
     return view

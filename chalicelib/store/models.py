@@ -112,6 +112,22 @@ class ConsentAttribute(MapAttribute[str, Any]):
     text = UnicodeAttribute()
 
 
+class UploadAttribute(MapAttribute[str, Any]):
+    """The campaign's latest CSV upload and how far its parse got (WAITING -> PARSING -> DONE |
+    FAILED); the S3-triggered parser updates it."""
+
+    upload_id = UnicodeAttribute()
+    key = UnicodeAttribute()
+    status = UnicodeAttribute(default="WAITING")
+    rows_done = NumberAttribute(default=0)
+    accepted = NumberAttribute(default=0)
+    rejected = NumberAttribute(default=0)
+    stored = NumberAttribute(default=0)  # accepted recipients written so far
+    message = UnicodeAttribute(null=True)  # why FAILED
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute(null=True)
+
+
 class CampaignLaunchIndex(GlobalSecondaryIndex["CampaignModel"]):
     class Meta:
         index_name = "launch-index"
@@ -144,6 +160,8 @@ class CampaignModel(Model):
     recipients_total = NumberAttribute(default=0)
     recipient_errors = NumberAttribute(default=0)
     consent = ConsentAttribute(null=True)
+    fallback_from_number = UnicodeAttribute(null=True)  # prioritized: the SMS fallback's sender
+    upload = UploadAttribute(null=True)
     created_by = UnicodeAttribute(default="")
     created_at = NumberAttribute()
     updated_at = NumberAttribute(null=True)
@@ -199,6 +217,7 @@ class MessageModel(Model):
     channel = UnicodeAttribute()
     line = NumberAttribute(default=0)
     text = UnicodeAttribute(null=True)
+    fallback_text = UnicodeAttribute(null=True)  # prioritized: the SMS sent when not on WhatsApp
     variables = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     zones = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     country = UnicodeAttribute(null=True)

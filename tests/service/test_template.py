@@ -238,3 +238,17 @@ def test_secrets_reach_the_functions_by_reference_only(
     assert _grants(template, "SendMessagesRole", "ssm:GetParameter", {"Fn::Sub": (
         "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/proactive/"
         "${Stage}/*")})
+def test_uploads_bucket_invokes_the_csv_parser(packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    resources = template["Resources"]
+    assert resources["ParseUpload"]["Type"] == "AWS::Serverless::Function"
+    bucket = resources["UploadsBucket"]["Properties"]
+    [notification] = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    assert notification["Function"] == {"Fn::GetAtt": ["ParseUpload", "Arn"]}
+    permission = resources["ParseUploadS3Permission"]["Properties"]
+    assert permission["Principal"] == "s3.amazonaws.com"
+    # The functions name the bucket by the same fixed name (a Ref would be circular).
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["UPLOADS_BUCKET"] == bucket["BucketName"]
+    assert resources["ParseUpload"]["Properties"]["Timeout"] == 900

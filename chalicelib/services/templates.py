@@ -1,0 +1,132 @@
+"""WhatsApp templates: create (at the gateway's Content API), submit for approval, read.
+
+An approval is decided by WhatsApp, not by us: a PENDING template is refreshed from the gateway
+whenever it is read, and only an APPROVED one can be used by a campaign.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalicelib.api.content_schemas import TemplateIn
+from chalicelib.domain import templates as rules
+from chalicelib.domain.errors import Conflict, DomainError, field_error
+from chalicelib.domain.ids import new_id
+from chalicelib.logging import logger
+from chalicelib.messaging.content_api import get_content_api
+from chalicelib.messaging.gateway import GatewayError
+from chalicelib.services.auth import Principal
+from chalicelib.services.views import iso
+from chalicelib.store import templates as store
+from chalicelib.store.templates import TemplateModel
+
+
+class GatewayUnavailable(DomainError):
+    status = 503
+    code = "GATEWAY_UNAVAILABLE"
+
+
+def _gateway_failed(error: GatewayError, doing: str) -> DomainError:
+    if error.kind == "permanent":
+        return DomainError(f"the gateway refused to {doing}: {error.message}",
+                           code="GATEWAY_REFUSED")
+    return GatewayUnavailable(f"the gateway could not {doing} now ({error.code}); try again")
+
+
+def view(template: TemplateModel) -> dict[str, Any]:
+    return {
+        "id": template.template_id,
+        "name": template.name,
+        "language": template.language,
+        "category": template.category,
+        "body": template.body,
+        "variable_count": int(template.variable_count or 0),
+        "status": template.status,
+        "reason": template.reason or None,
+        "content_sid": template.content_sid,
+        "created_at": iso(template.created_at),
+        "created_by": template.created_by,
+        "submitted_at": iso(template.submitted_at),
+        "updated_at": iso(template.updated_at),
+    }
+
+
+def create(principal: Principal, payload: TemplateIn) -> dict[str, Any]:
+    for existing in store.all_of_brand(principal.brand_id):
+        if existing.name == payload.name and existing.language == payload.language:
+            raise Conflict(f"the brand already has a template '{payload.name}' in "
+                           f"{payload.language} ({existing.template_id})")
+    body = rules.parse_body(payload.body)
+    try:
+        sid = get_content_api().create(name=payload.name, language=payload.language,
+                                       body=payload.body, variable_count=body.variable_count)
+    except GatewayError as error:
+        raise _gateway_failed(error, "create the template") from None
+    now = time.time()
+    template = TemplateModel(
+        principal.brand_id, new_id("tpl", now), name=payload.name, language=payload.language,
+        category=payload.category, body=payload.body, variable_count=body.variable_count,
+        status="DRAFT", content_sid=sid, created_by=principal.label or principal.key_id,
+        created_at=now, updated_at=now)
+    store.create(template)
+    return view(template)
+
+
+def submit(principal: Principal, template_id: str) -> dict[str, Any]:
+    template = store.get(principal.brand_id, template_id)
+    if template.status != "DRAFT":
+        raise Conflict(f"template {template.name} was submitted already; it is "
+                       f"{template.status}. Create a new template to change it.")
+    try:
+        approval = get_content_api().submit(str(template.content_sid), name=template.name,
+                                            category=template.category)
+    except GatewayError as error:
+        raise _gateway_failed(error, "submit the template") from None
+    now = time.time()
+    status = approval.status if approval.status != "DRAFT" else "PENDING"
+    store.update(template, [TemplateModel.status.set(status),
+                            TemplateModel.reason.set(approval.reason or ""),
+                            TemplateModel.submitted_at.set(now),
+                            TemplateModel.updated_at.set(now)])
+    return view(template)
+
+
+def refresh(template: TemplateModel) -> TemplateModel:
+    """A PENDING template's status as the gateway knows it now (unchanged if it cannot say)."""
+    if template.status != "PENDING" or not template.content_sid:
+        return template
+    try:
+        approval = get_content_api().approval(template.content_sid)
+    except GatewayError as error:
+        logger.warning("template approval status unavailable",
+                       extra={"template_id": template.template_id, "code": error.code})
+        return template
+    if approval.status not in ("DRAFT", "PENDING") and approval.status != template.status:
+        store.update(template, [TemplateModel.status.set(approval.status),
+                                TemplateModel.reason.set(approval.reason or ""),
+                                TemplateModel.updated_at.set(time.time())])
+    return template
+
+
+def get(principal: Principal, template_id: str) -> dict[str, Any]:
+    return view(refresh(store.get(principal.brand_id, template_id)))
+
+
+def list_page(principal: Principal, limit: int, cursor: str | None,
+              status: str | None) -> dict[str, Any]:
+    items, next_cursor = store.page(principal.brand_id, limit, cursor, status)
+    return {"items": [view(refresh(t)) for t in items], "next_cursor": next_cursor}
+
+
+def approved(brand_id: str, template_id: str, field: str = "template_id") -> TemplateModel:
+    """The brand's template if it is APPROVED (refreshed from the gateway); else a 400."""
+    try:
+        template = refresh(store.get(brand_id, template_id))
+    except DomainError:
+        raise field_error(field, f"'{template_id}' is not a template of this brand") from None
+    if template.status != "APPROVED":
+        reason = f" ({template.reason})" if template.reason else ""
+        raise field_error(field, f"template {template.name} is {template.status}{reason}; only "
+                          "an APPROVED template can be sent")
+    return template

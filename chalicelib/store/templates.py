@@ -1,0 +1,66 @@
+"""WhatsApp templates of a brand (TemplatesTable: brand_id, template_id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
+
+from chalicelib.domain.errors import NotFound
+from chalicelib.store.models import register
+from chalicelib.store.paging import decode_cursor, encode_cursor
+
+
+class TemplateModel(Model):
+    class Meta:
+        table_name = "TemplatesTable"
+        logical_id = "TemplatesTable"
+
+    brand_id = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    language = UnicodeAttribute()
+    category = UnicodeAttribute()
+    body = UnicodeAttribute()
+    variable_count = NumberAttribute(default=0)
+    # DRAFT (not submitted) | PENDING | APPROVED | REJECTED | PAUSED | DISABLED
+    status = UnicodeAttribute(default="DRAFT")
+    reason = UnicodeAttribute(null=True)  # why REJECTED / PAUSED / DISABLED
+    content_sid = UnicodeAttribute(null=True)  # the gateway's id used to send ("HX...")
+    created_by = UnicodeAttribute(default="")
+    created_at = NumberAttribute()
+    submitted_at = NumberAttribute(null=True)
+    updated_at = NumberAttribute(null=True)
+
+
+register(TemplateModel)
+
+
+def get(brand_id: str, template_id: str) -> TemplateModel:
+    try:
+        return TemplateModel.get(brand_id, template_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound(f"template {template_id} does not exist") from None
+
+
+def create(template: TemplateModel) -> None:
+    template.save(condition=TemplateModel.template_id.does_not_exist())
+
+
+def update(template: TemplateModel, actions: list[Any]) -> None:
+    template.update(actions=actions)
+
+
+def all_of_brand(brand_id: str) -> list[TemplateModel]:
+    return list(TemplateModel.query(brand_id))
+
+
+def page(brand_id: str, limit: int, cursor: str | None,
+         status: str | None) -> tuple[list[TemplateModel], str | None]:
+    condition = TemplateModel.status == status if status else None
+    result = TemplateModel.query(brand_id, filter_condition=condition, limit=limit,
+                                 scan_index_forward=False, last_evaluated_key=decode_cursor(cursor))
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)

@@ -1,0 +1,123 @@
+"""WhatsApp templates through the gateway's Content API, and WhatsApp/Prioritized campaigns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api, Brand, campaign_body
+from tests.service.recipients.conftest import WHATSAPP_NUMBER, create_template
+
+
+def test_a_submitted_template_is_pending_then_approved(api: Api, brand: Brand,
+                                                       sandbox: Any) -> None:
+    draft = create_template(api, brand, submit=False)
+    assert draft["status"] == "DRAFT" and draft["content_sid"].startswith("HX")
+    assert draft["variable_count"] == 2
+    status, submitted = api.call("POST", f"/templates/{draft['id']}/submit", brand, role="admin")
+    assert status == 200 and submitted["status"] == "PENDING"
+    status, fetched = api.call("GET", f"/templates/{draft['id']}", brand)
+    assert fetched["status"] == "APPROVED" and fetched["reason"] is None
+    status, listing = api.call("GET", "/templates?status=APPROVED", brand)
+    assert [t["id"] for t in listing["items"]] == [draft["id"]]
+    status, again = api.call("POST", f"/templates/{draft['id']}/submit", brand, role="admin")
+    assert status == 409
+
+
+def test_the_gateway_rejects_by_rule_with_a_reason(api: Api, brand: Brand, sandbox: Any) -> None:
+    template = create_template(api, brand, name="reject_this_one")
+    status, fetched = api.call("GET", f"/templates/{template['id']}", brand)
+    assert fetched["status"] == "REJECTED" and "reject" in fetched["reason"]
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"name": "Bad Name", "language": "en", "category": "UTILITY", "body": "Hi"}, "name"),
+    ({"name": "ok", "language": "english", "category": "UTILITY", "body": "Hi"}, "language"),
+    ({"name": "ok", "language": "en", "category": "SPAM", "body": "Hi"}, "category"),
+    ({"name": "ok", "language": "en", "category": "UTILITY", "body": "Hi {{2}}"}, "body"),
+    ({"name": "ok", "language": "en", "category": "UTILITY", "body": "Hi {{name}}"}, "body"),
+])
+def test_bad_templates_name_the_field(api: Api, brand: Brand, body: dict[str, Any],
+                                      field: str) -> None:
+    status, answer = api.call("POST", "/templates", brand, role="admin", json_body=body)
+    assert status == 400 and answer["error"]["details"][0]["field"] == field, answer
+
+
+def test_only_admins_create_templates(api: Api, brand: Brand) -> None:
+    status, _ = api.call("POST", "/templates", brand, json_body={
+        "name": "x", "language": "en", "category": "UTILITY", "body": "Hi"})
+    assert status == 403
+
+
+def test_whatsapp_campaign_needs_an_approved_template_of_the_brand(
+        api: Api, brand: Brand, other_brand: Brand, whatsapp_number: str,
+        approved: dict[str, Any]) -> None:
+    pending = create_template(api, brand, name="not_yet", submit=False)
+    body = campaign_body(channel="whatsapp", from_number=WHATSAPP_NUMBER,
+                         template_id=pending["id"])
+    status, answer = api.call("POST", "/campaigns", brand, json_body=body)
+    assert status == 400 and answer["error"]["details"][0]["field"] == "template_id"
+    assert "DRAFT" in answer["error"]["message"]
+    body["template_id"] = approved["id"]
+    status, campaign = api.call("POST", "/campaigns", brand, json_body=body)
+    assert status == 201 and campaign["template_id"] == approved["id"], campaign
+    status, answer = api.call("POST", "/campaigns", other_brand, json_body=campaign_body(
+        channel="whatsapp", from_number="+14155550100", template_id=approved["id"]))
+    assert status == 400
+
+
+def test_prioritized_campaign_needs_an_sms_fallback_number(
+        api: Api, brand: Brand, whatsapp_number: str, approved: dict[str, Any]) -> None:
+    body = campaign_body(channel="prioritized", from_number=WHATSAPP_NUMBER,
+                         template_id=approved["id"])
+    status, answer = api.call("POST", "/campaigns", brand, json_body=body)
+    assert status == 400 and "fallback_from_number" in answer["error"]["message"]
+    body["fallback_from_number"] = WHATSAPP_NUMBER
+    status, answer = api.call("POST", "/campaigns", brand, json_body=body)
+    assert status == 400 and answer["error"]["details"][0]["field"] == "fallback_from_number"
+    body["fallback_from_number"] = "+1 212 555 0100"
+    status, campaign = api.call("POST", "/campaigns", brand, json_body=body)
+    assert status == 201 and campaign["fallback_from_number"] == "+12125550100"
+    status, result = api.call("POST", f"/campaigns/{campaign['id']}/recipients", brand,
+                              body="+1 212 555 0101,Ann,A-1\n+1 212 555 0102,Bo",
+                              content_type="text/plain")
+    assert status == 200 and result["accepted"] == 1
+    assert result["preview"][0]["fallback_text"] == (
+        "Hi Ann, your order A-1 is ready\nReply STOP to opt out")
+    assert result["rejected"][0]["errors"][0]["code"] == "INSUFFICIENT_VARIABLES"
+    status, errors = api.call("GET", f"/campaigns/{campaign['id']}/recipients?errors=true",
+                              brand)
+    assert [i["line"] for i in errors["items"]] == [2]
+    status, lines = api.call("GET", f"/campaigns/{campaign['id']}/recipients", brand)
+    assert lines["items"][0]["variables"] == ["Ann", "A-1"]
+
+
+def test_parse_preview_stores_nothing(api: Api, brand: Brand, approved: dict[str, Any]) -> None:
+    status, answer = api.call("POST", "/recipients/parse", brand, json_body={
+        "channel": "whatsapp", "template_id": approved["id"],
+        "content": "phone,name,order\n+1 212 555 0101,Ann,A-1\n+1 212 555 0101,Ann,A-1\n"
+                   "+800 1234 5678,Cy,C-3"})
+    assert status == 200, answer
+    assert answer["summary"]["total"] == 3 and answer["summary"]["invalid"] == 1
+    assert answer["lines"][0]["text"] == "Hi Ann, your order A-1 is ready"
+    assert answer["lines"][1]["errors"][0]["code"] == "DUPLICATE_NUMBER"
+    assert "time zone" in answer["lines"][2]["zone_note"]
+    status, answer = api.call("POST", "/recipients/parse", brand, json_body={
+        "channel": "sms", "content": "+12125550101"})
+    assert status == 400 and answer["error"]["details"][0]["field"] == "text"
+
+
+def test_another_brands_templates_and_uploads_are_not_found(
+        api: Api, brand: Brand, other_brand: Brand, approved: dict[str, Any]) -> None:
+    assert api.call("GET", f"/templates/{approved['id']}", other_brand)[0] == 404
+    assert api.call("POST", f"/templates/{approved['id']}/submit", other_brand,
+                    role="admin")[0] == 404
+    assert api.call("GET", "/templates", other_brand)[1]["items"] == []
+    status, campaign = api.call("POST", "/campaigns", brand, json_body=campaign_body())
+    for method, path in [("POST", f"/campaigns/{campaign['id']}/recipients/upload"),
+                         ("GET", f"/campaigns/{campaign['id']}/recipients?errors=true")]:
+        assert api.call(method, path, other_brand)[0] == 404, path
+    for role in ("agent", "agent_manager"):
+        assert api.call("POST", "/recipients/parse", brand, role=role, json_body={
+            "channel": "sms", "text": "Hi", "content": "+12125550101"})[0] == 403
