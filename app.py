@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 
 from chalicelib import config
-from chalicelib.api import errors, openapi, params
+from chalicelib.api import errors, openapi, params, static
 from chalicelib.api.schemas import CampaignIn, LaunchIn, parse_body
 from chalicelib.logging import logger
 from chalicelib.services import auth, campaigns, dispatch, jobs, metrics, release
@@ -38,9 +38,10 @@ def _request() -> Any:
 
 # --- service ----------------------------------------------------------------------------------
 
-@route("/")
+@route("/api")
 def index() -> dict[str, Any]:
-    return {"service": "proactive messaging", "openapi": "/openapi.json", "health": "/health"}
+    return {"service": "proactive messaging", "openapi": "/openapi.json", "health": "/health",
+            "web_tool": "/"}
 
 
 @route("/health")
@@ -101,6 +102,26 @@ def campaign_messages(campaign_id: str) -> dict[str, Any]:
     return campaigns.messages_page(principal, campaign_id, params.limit(query),
                                    params.optional(query, "cursor"),
                                    params.one_of(query, "status", MESSAGE_STATUSES))
+
+
+# --- web tool (static files in chalicelib/web, served from the same API) ---------------------
+
+@route("/")
+def web_page() -> Response:
+    text, headers = static.page(_request().context.get("path") or "/")
+    return Response(body=text, headers=headers)
+
+
+@route("/ui/{name}")
+def web_asset(name: str) -> Response:
+    text, headers = static.asset(name)
+    return Response(body=text, headers=headers)
+
+
+@route("/ui/vendor/{name}")
+def web_vendor_asset(name: str) -> Response:
+    text, headers = static.asset(name, folder="vendor")
+    return Response(body=text, headers=headers)
 
 
 # --- event handlers ---------------------------------------------------------------------------
