@@ -1,6 +1,6 @@
 // Admin pages: WhatsApp templates (issue 3) and opt-outs (issue 5).
 import { api, download, get, itemsOf, post } from "./api.js";
-import { badge, failure, field, h, heading, notice, setMain, table, when } from "./ui.js";
+import { badge, failure, field, h, heading, notice, setMain, table, when, put } from "./ui.js";
 
 const idOf = (t) => t.template_id || t.id;
 const SUBMITTABLE = (status) => !["PENDING", "APPROVED", "PAUSED", "DISABLED"].includes(status);
@@ -17,7 +17,7 @@ export async function templatesPage() {
   const load = async () => {
     try {
       const items = itemsOf(await get("templates"), "templates");
-      list.replaceChildren(items.length ? table("Templates", ["Name", "Language", "Category", "Body", "Status", ""],
+      put(list, items.length ? table("Templates", ["Name", "Language", "Category", "Body", "Status", ""],
         items.map((t) => h("tr", { "data-template": t.name },
           h("th", { scope: "row" }, t.name), h("td", {}, t.language), h("td", {}, t.category),
           h("td", { class: "pre" }, t.body),
@@ -25,15 +25,15 @@ export async function templatesPage() {
           h("td", {}, SUBMITTABLE(t.status) ? h("button", { type: "button", onclick: async () => {
             try {
               await post(`templates/${encodeURIComponent(idOf(t))}/submit`);
-              out.replaceChildren(notice("success", `“${t.name}” was submitted for approval.`));
+              put(out, notice("success", `“${t.name}” was submitted for approval.`));
               load();
             } catch (err) {
-              out.replaceChildren(notice("error", `Could not submit: ${err.message}`));
+              put(out, notice("error", `Could not submit: ${err.message}`));
             }
           } }, `Submit ${t.name} for approval`) : ""))), { id: "templates-table" })
         : notice("info", "No templates yet."));
     } catch (err) {
-      list.replaceChildren(failure(err, "Templates"));
+      put(list, failure(err, "Templates"));
     }
   };
 
@@ -46,11 +46,11 @@ export async function templatesPage() {
       try {
         const t = await post("templates", { name: name.value.trim(), language: language.value.trim(),
           category: category.value, body: body.value });
-        out.replaceChildren(notice("success", `Template “${t.name || name.value}” created; submit it for approval.`));
+        put(out, notice("success", `Template “${t.name || name.value}” created; submit it for approval.`));
         e.target.reset();
         load();
       } catch (err) {
-        out.replaceChildren(err.missing ? failure(err, "Templates") : notice("error", err.message));
+        put(out, err.missing ? failure(err, "Templates") : notice("error", err.message));
       }
     } },
     h("h2", {}, "New template"),
@@ -73,22 +73,22 @@ export async function optOutsPage() {
     const phone = search.value.trim();
     try {
       const items = itemsOf(await get(`optouts?limit=100${phone ? `&phone=${encodeURIComponent(phone)}` : ""}`), "optouts");
-      list.replaceChildren(items.length ? table("Opted-out numbers", ["Number", "Since", "How", ""],
+      put(list, items.length ? table("Opted-out numbers", ["Number", "Since", "How", ""],
         items.map((o) => h("tr", { "data-phone": o.phone },
           h("th", { scope: "row" }, o.phone), h("td", {}, when(o.created_at || o.opted_out_at || o.at)),
           h("td", {}, [o.source, o.keyword, o.by].filter(Boolean).join(", ") || ""),
           h("td", {}, h("button", { type: "button", onclick: async () => {
             try {
               await api("DELETE", `optouts/${encodeURIComponent(o.phone)}`);
-              out.replaceChildren(notice("success", `${o.phone} may receive messages again.`));
+              put(out, notice("success", `${o.phone} may receive messages again.`));
               load();
             } catch (err) {
-              out.replaceChildren(notice("error", `Could not remove: ${err.message}`));
+              put(out, notice("error", `Could not remove: ${err.message}`));
             }
           } }, `Remove ${o.phone}`)))), { id: "optouts-table" })
         : notice("info", phone ? "This number has not opted out." : "Nobody has opted out."));
     } catch (err) {
-      list.replaceChildren(failure(err, "Opt-outs"));
+      put(list, failure(err, "Opt-outs"));
     }
   };
 
@@ -98,18 +98,18 @@ export async function optOutsPage() {
     h("form", { class: "row", role: "search", onsubmit: (e) => { e.preventDefault(); load(); } },
       field("Search a number", search), h("button", { type: "submit" }, "Search"),
       h("button", { type: "button", onclick: async () => {
-        try { await download("optouts?format=csv", "optouts.csv"); } catch (err) { out.replaceChildren(failure(err, "Opt-out downloads")); }
+        try { await download("optouts?format=csv", "optouts.csv"); } catch (err) { put(out, failure(err, "Opt-out downloads")); }
       } }, "Download (CSV)")),
     list,
     h("form", { class: "card", onsubmit: async (e) => {
       e.preventDefault();
       try {
         await api("PUT", `optouts/${encodeURIComponent(add.value.trim())}`, { json: {} });
-        out.replaceChildren(notice("success", `${add.value.trim()} is opted out.`));
+        put(out, notice("success", `${add.value.trim()} is opted out.`));
         add.value = "";
         load();
       } catch (err) {
-        out.replaceChildren(err.missing ? failure(err, "Opt-outs") : notice("error", err.message));
+        put(out, err.missing ? failure(err, "Opt-outs") : notice("error", err.message));
       }
     } },
     h("h2", {}, "Add an opt-out"),

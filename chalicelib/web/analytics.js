@@ -1,6 +1,6 @@
 // Analytics (issue 6): brand level with ranges and skills, and per campaign.
 import { get, itemsOf } from "./api.js";
-import { chart, failure, field, h, heading, notice, pct, setMain } from "./ui.js";
+import { chart, failure, field, h, heading, notice, pct, setMain, put } from "./ui.js";
 
 const RANGES = [["today", "Today"], ["this_week", "This week"], ["this_month", "This month"],
   ["last_30_days", "Last 30 days"], ["last_60_days", "Last 60 days"], ["last_90_days", "Last 90 days"],
@@ -51,9 +51,9 @@ export async function campaignAnalytics(container, id) {
   const body = h("div", {}, notice("info", "Loading analytics…"));
   container.append(body);
   try {
-    body.replaceChildren(renderAnalytics(await get(`campaigns/${encodeURIComponent(id)}/analytics`)));
+    put(body, renderAnalytics(await get(`campaigns/${encodeURIComponent(id)}/analytics`)));
   } catch (err) {
-    body.replaceChildren(failure(err, "Campaign analytics"));
+    put(body, failure(err, "Campaign analytics"));
   }
 }
 
@@ -74,7 +74,7 @@ export async function analyticsPage(token, params) {
     const qs = new URLSearchParams();
     if (range.value === "custom") {
       if (!from.value || !to.value) {
-        out.replaceChildren(notice("error", "Choose both dates, or a quick range."));
+        put(out, notice("error", "Choose both dates, or a quick range."));
         return;
       }
       qs.set("from", from.value);
@@ -86,12 +86,12 @@ export async function analyticsPage(token, params) {
       : (skillsText?.value || "").split(",").map((x) => x.trim()).filter(Boolean);
     if (skillInputs && chosen.length && chosen.length < skillInputs.length) qs.set("skills", chosen.join(","));
     if (!skillInputs && chosen.length) qs.set("skills", chosen.join(","));
-    out.replaceChildren(notice("info", "Loading analytics…"));
+    put(out, notice("info", "Loading analytics…"));
     try {
       const data = await get(`analytics?${qs}`);
-      out.replaceChildren(renderAnalytics(data));
+      put(out, renderAnalytics(data));
     } catch (err) {
-      out.replaceChildren(failure(err, "Analytics"));
+      put(out, failure(err, "Analytics"));
     }
   };
 
@@ -106,12 +106,12 @@ export async function analyticsPage(token, params) {
     const skills = itemsOf(await get("skills"), "skills");
     skillInputs = skills.map((s) => h("input", { type: "checkbox", value: s.skill_id || s.id, checked: true,
       id: `skill-${s.skill_id || s.id}` }));
-    skillsBox.replaceChildren(h("legend", {}, "Skills (all by default)"),
+    put(skillsBox, h("legend", {}, "Skills (all by default)"),
       skills.map((s, i) => h("div", { class: "radio" }, skillInputs[i],
         h("label", { for: skillInputs[i].id }, s.name || s.skill_id || s.id))));
   } catch {
     skillsText = h("input", { id: "skills-text", placeholder: "all skills" });
-    skillsBox.replaceChildren(h("legend", {}, "Skills"),
+    put(skillsBox, h("legend", {}, "Skills"),
       field("Skill ids, comma-separated (empty = all)", skillsText,
         "The list of skills is not available on this server yet."));
   }

@@ -2,7 +2,7 @@
 import { ApiError, api, download, get, post, session } from "./api.js";
 import { analyticsPage, campaignAnalytics } from "./analytics.js";
 import { optOutsPage, templatesPage } from "./admin.js";
-import { badge, failure, h, heading, isCurrent, newToken, notice, pct, setMain, table, when } from "./ui.js";
+import { badge, failure, h, heading, isCurrent, newToken, notice, pct, setMain, table, when, put } from "./ui.js";
 import { wizardPage } from "./wizard.js";
 
 const TERMINAL = ["SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "RESPONDED"];
@@ -18,17 +18,17 @@ function signInPage(next, message) {
     message ? notice("error", message) : null);
   const form = h("form", { class: "card narrow", onsubmit: async (event) => {
     event.preventDefault();
-    out.replaceChildren(notice("info", "Checking the key…"));
+    put(out, notice("info", "Checking the key…"));
     try {
       await api("GET", "campaigns?limit=1", { key: key.value.trim() });
     } catch (err) {
       if (err.status === 403 && !err.missing) {
-        out.replaceChildren(notice("error", "This key belongs to an agent role. Agents and agent " +
+        put(out, notice("error", "This key belongs to an agent role. Agents and agent " +
           "managers have no access to the web tool; ask a brand admin for a campaign manager key."));
       } else if (err.status === 401) {
-        out.replaceChildren(notice("error", "This API key is not valid (unknown or revoked)."));
+        put(out, notice("error", "This API key is not valid (unknown or revoked)."));
       } else {
-        out.replaceChildren(notice("error", `Could not sign in: ${err.message}`));
+        put(out, notice("error", `Could not sign in: ${err.message}`));
       }
       return;
     }
@@ -71,11 +71,11 @@ async function landingPage(token) {
       h("div", { class: "actions" },
         h("a", { class: "button primary", href: "#/new" }, "New campaign"),
         h("button", { type: "button", onclick: async () => {
-          downloadOut.replaceChildren();
+          put(downloadOut, );
           try {
             await download("campaigns.csv", "campaigns.csv");
           } catch (err) {
-            downloadOut.replaceChildren(failure(err, "Campaign downloads"));
+            put(downloadOut, failure(err, "Campaign downloads"));
           }
         } }, "Download all campaigns (CSV)"))),
     downloadOut, headline,
@@ -87,14 +87,14 @@ async function landingPage(token) {
   get("analytics?range=last_30_days").then((data) => {
     const t = data.totals || {};
     const r = data.rates || {};
-    headline.replaceChildren(h("h2", { id: "headline-h" }, "Last 30 days"),
+    put(headline, h("h2", { id: "headline-h" }, "Last 30 days"),
       h("dl", { class: "tiles" },
         h("div", {}, h("dt", {}, "Success rate"), h("dd", {}, pct(r.success_rate))),
         h("div", {}, h("dt", {}, "Response rate"), h("dd", {}, pct(r.response_rate))),
         h("div", {}, h("dt", {}, "Opt-outs"), h("dd", {}, t.opted_out ?? "—")),
         h("div", {}, h("dt", {}, "Messages sent"), h("dd", {}, t.sent ?? "—"))));
   }).catch((err) => {
-    headline.replaceChildren(h("h2", { id: "headline-h" }, "Last 30 days"), failure(err, "Analytics"));
+    put(headline, h("h2", { id: "headline-h" }, "Last 30 days"), failure(err, "Analytics"));
   });
 
   let items = [];
@@ -103,7 +103,7 @@ async function landingPage(token) {
     const shown = items.filter((c) => showDiscarded.checked
       || !(c.status === "CANCELLED" && !c.consent));
     if (!shown.length) {
-      list.replaceChildren(notice("info", "No campaigns yet. Start one with “New campaign”."));
+      put(list, notice("info", "No campaigns yet. Start one with “New campaign”."));
       return;
     }
     const rows = shown.map((c) => {
@@ -115,7 +115,7 @@ async function landingPage(token) {
         h("td", {}, badge(c.status)),
         h("td", { class: "num" }, pct(m.success_rate)), h("td", { class: "num" }, pct(m.response_rate)));
     });
-    list.replaceChildren(table("Recent campaigns",
+    put(list, table("Recent campaigns",
       ["Name", "Channel", "Recipients", "Launch", "Status", "Success", "Response"], rows,
       { id: "campaigns-table" }),
     cursor ? h("button", { type: "button", onclick: () => load(cursor) }, "More campaigns") : null);
@@ -128,7 +128,7 @@ async function landingPage(token) {
       cursor = page.next_cursor;
       draw();
     } catch (err) {
-      list.replaceChildren(failure(err, "Campaigns"));
+      put(list, failure(err, "Campaigns"));
     }
   };
   showDiscarded.addEventListener("change", draw);
@@ -176,9 +176,9 @@ async function campaignPage(token, id) {
   let cursor = null;
 
   const drawHeader = (c) => {
-    header.replaceChildren(heading(c.name), h("span", { id: "campaign-status" }, badge(c.status)));
+    put(header, heading(c.name), h("span", { id: "campaign-status" }, badge(c.status)));
     const s = c.schedule || {};
-    facts.replaceChildren(h("dl", { class: "facts" },
+    put(facts, h("dl", { class: "facts" },
       h("dt", {}, "Channel"), h("dd", {}, c.channel),
       h("dt", {}, "From"), h("dd", {}, c.from_number),
       h("dt", {}, "Skill"), h("dd", {}, c.skill),
@@ -190,37 +190,37 @@ async function campaignPage(token, id) {
       h("dt", {}, "Created by"), h("dd", {}, `${c.created_by || "—"}, ${when(c.created_at)}`),
       c.consent ? [h("dt", {}, "Consent"), h("dd", {}, `${c.consent.by_label || c.consent.by_key_id}, ${when(c.consent.at)}`)] : null,
       c.cancelled_at ? [h("dt", {}, "Cancelled"), h("dd", {}, when(c.cancelled_at))] : null));
-    progressBox.replaceChildren(progress(c));
+    put(progressBox, progress(c));
     const cancellable = ["DRAFT", "SCHEDULED", "RUNNING"].includes(c.status);
-    actions.replaceChildren(
+    put(actions, 
       cancellable ? h("button", { type: "button", class: "danger", id: "cancel-campaign",
         onclick: () => confirmCancel() }, "Cancel campaign") : null,
       h("button", { type: "button", onclick: async () => {
-        actionsOut.replaceChildren();
+        put(actionsOut, );
         try {
           await download(`campaigns/${encodeURIComponent(c.id)}/messages.csv`, `${c.id}-messages.csv`);
         } catch (err) {
-          actionsOut.replaceChildren(failure(err, "Message downloads"));
+          put(actionsOut, failure(err, "Message downloads"));
         }
       } }, "Download messages (CSV)"),
       h("a", { class: "button", href: `#/new?copy=${encodeURIComponent(c.id)}` }, "Copy as a new campaign"));
   };
 
   const confirmCancel = () => {
-    actionsOut.replaceChildren(h("div", { class: "notice warning", role: "alertdialog",
+    put(actionsOut, h("div", { class: "notice warning", role: "alertdialog",
       "aria-label": "Confirm cancel" },
     h("p", {}, "Cancel this campaign? Messages not yet sent will never go out."),
     h("button", { type: "button", class: "danger", id: "confirm-cancel", onclick: async () => {
       try {
         const c = await post(`campaigns/${encodeURIComponent(id)}/cancel`);
-        actionsOut.replaceChildren(notice("success", "The campaign is cancelled."));
+        put(actionsOut, notice("success", "The campaign is cancelled."));
         drawHeader(c);
       } catch (err) {
-        actionsOut.replaceChildren(notice("error", `Could not cancel: ${err.message}`));
+        put(actionsOut, notice("error", `Could not cancel: ${err.message}`));
       }
     } }, "Yes, cancel it"),
     " ",
-    h("button", { type: "button", onclick: () => actionsOut.replaceChildren() }, "Keep it")));
+    h("button", { type: "button", onclick: () => put(actionsOut, ) }, "Keep it")));
     actionsOut.querySelector("#confirm-cancel").focus();
   };
 
@@ -240,7 +240,7 @@ async function campaignPage(token, id) {
       if (more) {
         recipients.querySelector("tbody")?.append(...rows);
       } else {
-        recipients.replaceChildren(rows.length ? tableEl : notice("info", "No recipients with this status."));
+        put(recipients, rows.length ? tableEl : notice("info", "No recipients with this status."));
       }
       recipients.querySelector(".more")?.remove();
       if (cursor) {
@@ -248,7 +248,7 @@ async function campaignPage(token, id) {
           "More recipients"));
       }
     } catch (err) {
-      recipients.replaceChildren(failure(err, "Recipients"));
+      put(recipients, failure(err, "Recipients"));
     }
   };
   statusFilter.addEventListener("change", () => loadRecipients(false));

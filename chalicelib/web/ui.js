@@ -84,10 +84,14 @@ export function table(caption, headers, rows, attrs = {}) {
       h("tbody", {}, rows)));
 }
 
+// replaceChildren without the nulls of conditional children (it would print "null").
+export function put(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
 export function setMain(...children) {
-  const main = document.getElementById("main");
-  main.replaceChildren(...children.flat());
-  return main;
+  return put(document.getElementById("main"), ...children);
 }
 
 export function heading(text) {

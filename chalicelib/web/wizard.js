@@ -5,7 +5,7 @@
 // old one is cancelled ("discarded draft", hidden on the landing page).
 import { ApiError, api, get, itemsOf, post } from "./api.js";
 import { OPT_OUT_RESERVED, SINGLE_LIMIT, reservedOptOut, smsInfo, withOptOut } from "./sms.js";
-import { duration, failure, field, h, heading, isCurrent, newId, notice, setMain, table } from "./ui.js";
+import { duration, failure, field, h, heading, isCurrent, newId, notice, setMain, table, put } from "./ui.js";
 
 const TYPED_MAX = 100;
 const STEPS = ["Compose", "Recipients", "Schedule", "Preview and launch"];
@@ -204,7 +204,7 @@ function smsCounter() {
         `will be split into ${info.segments} segments (billed as ${info.segments} messages) unless ` +
         "you shorten it."));
     }
-    out.replaceChildren(...parts);
+    put(out, ...parts);
     return info;
   };
   update();
@@ -247,31 +247,31 @@ function composeStep(body, nav) {
   };
 
   const draw = () => {
-    numbers.replaceChildren(numberPicker("from_number", c.channel === "sms" ? "sms" : "whatsapp", "from_number", "From number"),
+    put(numbers, numberPicker("from_number", c.channel === "sms" ? "sms" : "whatsapp", "from_number", "From number"),
       c.channel === "prioritized" ? numberPicker("fallback_from_number", "sms", "fallback_from_number", "SMS fallback number") : null);
     if (c.channel === "sms") {
       const counter = smsCounter();
       const allow = h("input", { type: "checkbox", id: "allow-multi", checked: c.allow_multi_segment,
         onchange: (e) => { c.allow_multi_segment = e.target.checked; } });
-      content.replaceChildren(
+      put(content, 
         field("Message text", h("textarea", { id: "text", rows: "4", maxlength: "1600", "aria-describedby": "sms-counter",
           oninput: (e) => { c.text = e.target.value; counter.update(); } }, c.text)),
         counter.el,
         h("div", { class: "radio" }, allow, h("label", { for: "allow-multi" },
           "Allow messages longer than one segment (they are split and cost more)")));
     } else if (s.templates === null) {
-      content.replaceChildren(notice("unavailable", "WhatsApp templates are not available on this server " +
+      put(content, notice("unavailable", "WhatsApp templates are not available on this server " +
         "yet, so WhatsApp and Prioritized campaigns cannot be composed here. Choose SMS."));
     } else {
       const show = h("div", { id: "template-body" });
       const drawTemplate = () => {
         const t = s.templates.find((x) => templateIdOf(x) === c.template_id);
-        show.replaceChildren(t ? h("div", { class: "card" },
+        put(show, t ? h("div", { class: "card" },
           h("p", { class: "pre" }, t.body),
           h("p", { class: "hint" }, `${t.variable_count ?? (t.body.match(/\{\{\d+\}\}/g) || []).length} variable(s): ` +
             "each recipient line gives them in order after the phone number.")) : null);
       };
-      content.replaceChildren(
+      put(content, 
         field("Approved template", h("select", { id: "template_id", onchange: (e) => { c.template_id = e.target.value; drawTemplate(); } },
           h("option", { value: "" }, s.templates.length ? "Choose a template" : "No approved template yet"),
           s.templates.map((t) => h("option", { value: templateIdOf(t), selected: templateIdOf(t) === c.template_id },
@@ -304,7 +304,7 @@ function composeStep(body, nav) {
     } else if (!c.template_id) {
       problems.push(["template_id", "Choose an approved template."]);
     }
-    errors.replaceChildren(errorSummary(problems) || "");
+    put(errors, errorSummary(problems) || "");
     errors.querySelector("#step-errors")?.focus();
     return !problems.length;
   };
@@ -349,7 +349,7 @@ function recipientsStep(body, nav) {
     }));
   const area = h("div");
   const showResult = () => {
-    out.replaceChildren(...(r.result && r.resultKey === recipientsKey() ? resultSummary(r.result, r.mode === "csv") : []));
+    put(out, ...(r.result && r.resultKey === recipientsKey() ? resultSummary(r.result, r.mode === "csv") : []));
   };
   const example = state.compose.channel === "sms"
     ? "One recipient a line: the phone with country code, then optionally a comma and this recipient's own text. E.g. +1 212 555 0101 or 1(212)555-0102, Hi Ann!"
@@ -366,19 +366,19 @@ function recipientsStep(body, nav) {
       const textarea = h("textarea", { id: "typed", rows: "8", spellcheck: "false",
         oninput: (e) => { r.typed = e.target.value; countLines(); showResult(); } }, r.typed);
       countLines();
-      area.replaceChildren(field("Recipients", textarea, example), count,
+      put(area, field("Recipients", textarea, example), count,
         h("button", { type: "button", id: "parse", onclick: async (e) => {
           const n = r.typed.split(/\r?\n/).filter((l) => l.trim()).length;
-          if (!n) { out.replaceChildren(notice("error", "Type at least one recipient.")); return; }
-          if (n > TYPED_MAX) { out.replaceChildren(notice("error", `A typed list holds at most ${TYPED_MAX} lines; upload a CSV file instead.`)); return; }
+          if (!n) { put(out, notice("error", "Type at least one recipient.")); return; }
+          if (n > TYPED_MAX) { put(out, notice("error", `A typed list holds at most ${TYPED_MAX} lines; upload a CSV file instead.`)); return; }
           e.target.disabled = true;
-          out.replaceChildren(notice("info", "Parsing…"));
+          put(out, notice("info", "Parsing…"));
           try {
             r.result = await parseTyped();
             r.resultKey = recipientsKey();
             showResult();
           } catch (err) {
-            out.replaceChildren(notice("error", err.step ? `${err.message} (go back to step ${err.step} to fix it)` : `Could not parse: ${err.message}`));
+            put(out, notice("error", err.step ? `${err.message} (go back to step ${err.step} to fix it)` : `Could not parse: ${err.message}`));
           } finally {
             e.target.disabled = false;
           }
@@ -388,12 +388,12 @@ function recipientsStep(body, nav) {
         onchange: (e) => { r.file = e.target.files[0] || null; showResult(); } });
       const bar = h("progress", { id: "upload-progress", max: "100", value: "0", hidden: true, "aria-label": "Upload progress" });
       const status = h("p", { id: "upload-status", "aria-live": "polite" });
-      area.replaceChildren(field("CSV file", input, `${example} A header line is not needed.`),
+      put(area, field("CSV file", input, `${example} A header line is not needed.`),
         r.file ? h("p", { class: "hint" }, `Chosen: ${r.file.name}`) : null,
         h("button", { type: "button", id: "upload", onclick: async (e) => {
-          if (!r.file) { out.replaceChildren(notice("error", "Choose a CSV file first.")); return; }
+          if (!r.file) { put(out, notice("error", "Choose a CSV file first.")); return; }
           e.target.disabled = true;
-          out.replaceChildren();
+          put(out, );
           bar.hidden = false;
           try {
             const draft = await ensureDraft();
@@ -408,7 +408,7 @@ function recipientsStep(body, nav) {
             r.resultKey = recipientsKey();
             showResult();
           } catch (err) {
-            out.replaceChildren(err.missing ? notice("unavailable", "CSV upload is not available on this server yet: type or paste up to 100 lines instead.")
+            put(out, err.missing ? notice("unavailable", "CSV upload is not available on this server yet: type or paste up to 100 lines instead.")
               : notice("error", err.step ? `${err.message} (go back to step ${err.step} to fix it)` : `The upload failed: ${err.message}`));
           } finally {
             e.target.disabled = false;
@@ -422,7 +422,7 @@ function recipientsStep(body, nav) {
 
   nav.next = () => {
     if (!r.result || r.resultKey !== recipientsKey()) {
-      out.replaceChildren(notice("error", r.mode === "typed" ? "Parse the list first." : "Upload and check the file first."));
+      put(out, notice("error", r.mode === "typed" ? "Parse the list first." : "Upload and check the file first."));
       return false;
     }
     if (r.result.summary.invalid) {
@@ -430,7 +430,7 @@ function recipientsStep(body, nav) {
       return false;
     }
     if (!r.result.summary.valid) {
-      out.replaceChildren(notice("error", "The list has no recipients."));
+      put(out, notice("error", "The list has no recipients."));
       return false;
     }
     return true;
@@ -503,7 +503,7 @@ function scheduleStep(body, nav) {
       if (!s.date || !s.time) problems.push(["launch-date", "Choose the date and time to start."]);
       else if (new Date(`${s.date}T${s.time}`) <= new Date()) problems.push(["launch-date", "The start must be in the future."]);
     }
-    errors.replaceChildren(errorSummary(problems) || "");
+    put(errors, errorSummary(problems) || "");
     errors.querySelector("#step-errors")?.focus();
     return !problems.length;
   };
@@ -521,14 +521,14 @@ function previewStep(body, nav, go) {
         if (state.recipients.mode === "typed") {
           state.recipients.result = await attachTyped(draft);
         } else {
-          out.replaceChildren(notice("info", "Uploading the recipients to the campaign…"));
+          put(out, notice("info", "Uploading the recipients to the campaign…"));
           state.recipients.result = await uploadCsv(draft, () => {}, () => {});
         }
         state.recipients.resultKey = recipientsKey();
       }
       campaign = await get(`campaigns/${encodeURIComponent(draft.id)}`);
     } catch (err) {
-      out.replaceChildren(notice("error", err.step ? `${err.message}` : `The campaign could not be prepared: ${err.message}`),
+      put(out, notice("error", err.step ? `${err.message}` : `The campaign could not be prepared: ${err.message}`),
         err.step ? h("button", { type: "button", onclick: () => go(err.step) }, `Go to step ${err.step}: ${STEPS[err.step - 1]}`) : null);
       return;
     }
@@ -539,7 +539,7 @@ function previewStep(body, nav, go) {
     const consent = h("input", { type: "checkbox", id: "consent" });
     const brandName = state.setup.brand?.name || "the brand";
     const launchOut = h("div", { "aria-live": "polite", id: "launch-result" });
-    out.replaceChildren(
+    put(out, 
       h("dl", { class: "facts", id: "preview" },
         h("dt", {}, "Name"), h("dd", {}, c.name),
         h("dt", {}, "Channel"), h("dd", {}, c.channel),
@@ -562,7 +562,7 @@ function previewStep(body, nav, go) {
           "these messages, and that the campaign complies with the TCPA, GDPR and every other law that applies.")),
         h("button", { type: "button", class: "primary", id: "launch", onclick: async (e) => {
           if (!consent.checked) {
-            launchOut.replaceChildren(notice("error", "Tick the consent box: a campaign cannot be launched without it."));
+            put(launchOut, notice("error", "Tick the consent box: a campaign cannot be launched without it."));
             consent.focus();
             return;
           }
@@ -572,7 +572,7 @@ function previewStep(body, nav, go) {
             state = fresh();
             location.hash = `#/campaigns/${encodeURIComponent(launched.id)}`;
           } catch (err) {
-            launchOut.replaceChildren(notice("error", `Could not launch: ${err.message}`));
+            put(launchOut, notice("error", `Could not launch: ${err.message}`));
             e.target.disabled = false;
           }
         } }, "Launch campaign"),
