@@ -282,6 +282,7 @@ function composeStep(body, nav) {
   };
   draw();
 
+  body.addEventListener("input", () => put(errors)); // an old complaint goes once the user edits
   body.append(
     field("Campaign name", name, "Agents see it next to replies; up to 255 characters."),
     channelBox, numbers,
@@ -490,6 +491,7 @@ function scheduleStep(body, nav) {
       value: s.send_rate, oninput: (e) => { s.send_rate = e.target.value; update(); } }),
     "1 per second by default; up to 100."),
     h("h3", {}, "Estimate"), est, errors);
+  body.addEventListener("input", () => put(errors));
   update();
 
   nav.next = () => {
