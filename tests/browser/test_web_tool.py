@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -190,32 +190,58 @@ def test_wizard_from_a_typed_list_with_errors_to_a_launched_campaign_that_reache
     screenshot(page, "campaigns")
 
 
-def test_a_scheduled_campaign_is_cancelled_from_its_page(page: Page, web: WebStack) -> None:
-    later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
-    status, campaign = web.http("POST", "/campaigns", {
-        "name": "Spring preview", "channel": "sms", "from_number": web.sms_number,
-        "skill": "support", "text": "Spring collection preview tomorrow",
-        "schedule": {"launch_at": later}})
-    assert status == 201, campaign
-    web.http("POST", f"/campaigns/{campaign['id']}/recipients", "+1 212 555 0111\n+1 212 555 0112",
-             content_type="text/plain")
-    status, launched = web.http("POST", f"/campaigns/{campaign['id']}/launch", {"consent": True})
-    assert status == 200 and launched["status"] == "SCHEDULED", launched
-
+def test_a_campaign_scheduled_for_tomorrow_is_cancelled_from_its_page_and_copied(
+        page: Page, web: WebStack) -> None:
     sign_in(page, web)
-    page.get_by_role("link", name="Spring preview").click()
+    page.get_by_role("link", name="New campaign").first.click()
+    page.get_by_label("Campaign name").fill("Spring preview")
+    choose(page, "#from_number", web.sms_number)
+    page.get_by_label("Route replies to skill").fill("support")
+    page.get_by_label("Message text").fill("Spring collection preview tomorrow")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Recipients", exact=True).fill("+1 212 555 0111\n+1 212 555 0112")
+    page.get_by_role("button", name="Parse").click()
+    expect(page.locator("#parse-summary")).to_contain_text("2 recipients ready, no errors")
+    page.get_by_role("button", name="Next").click()
+
+    # Start tomorrow at 09:30 in the browser's time zone
+    page.get_by_label("At a date and time").check()
+    tomorrow, expected = page.evaluate("""() => {
+        const d = new Date(Date.now() + 86400000);
+        const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-` +
+            String(d.getDate()).padStart(2, '0');
+        return [day, new Date(`${day}T09:30`).toISOString()]; }""")
+    page.get_by_label("Date", exact=True).fill(tomorrow)
+    page.get_by_label("Time (your time zone)").fill("09:30")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label(re.compile("collected opt-in consent")).check()
+    page.get_by_role("button", name="Launch campaign").click()
+    page.wait_for_url(re.compile(r"#/campaigns/cmp_"))
     expect(page.locator("#campaign-status")).to_have_text("SCHEDULED")
     expect(page.get_by_text("scheduled for")).to_be_visible()
+    campaign_id = page.url.rsplit("/", 1)[1]
+    launch_at = web.http("GET", f"/campaigns/{campaign_id}")[1]["schedule"]["launch_at"]
+    assert datetime.fromisoformat(launch_at) == datetime.fromisoformat(expected)
+
+    # Cancel, confirmed with the keyboard
     page.get_by_role("button", name="Cancel campaign").click()
     expect(page.get_by_role("alertdialog")).to_contain_text("never go out")
     page.keyboard.press("Enter")  # the confirm button has the focus
     expect(page.locator("#campaign-status")).to_have_text("CANCELLED")
     expect(page.get_by_role("button", name="Cancel campaign")).to_have_count(0)
-    assert web.http("GET", f"/campaigns/{campaign['id']}")[1]["status"] == "CANCELLED"
+    assert web.http("GET", f"/campaigns/{campaign_id}")[1]["status"] == "CANCELLED"
 
+    # It stays on the landing page (it was launched, so it is no discarded draft) ...
     page.get_by_role("link", name="Campaigns").first.click()
     expect(page.locator("#campaigns-table tbody tr", has_text="Spring preview")).to_contain_text(
         "CANCELLED")
+
+    # ... and can be re-used as a copy
+    page.get_by_role("link", name="Spring preview").click()
+    page.get_by_role("link", name="Copy as a new campaign").click()
+    expect(page.get_by_label("Campaign name")).to_have_value("Copy of Spring preview")
+    expect(page.get_by_label("Message text")).to_have_value("Spring collection preview tomorrow")
+    expect(page.get_by_label("Route replies to skill")).to_have_value("support")
 
 
 def test_pages_whose_api_is_not_on_the_server_say_so_instead_of_breaking(
