@@ -137,7 +137,11 @@ function putFile(target, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(target.method || "PUT", target.url);
-    for (const [name, value] of Object.entries(target.headers || {})) xhr.setRequestHeader(name, value);
+    // Browsers set Host and Content-Length themselves (and refuse them from scripts).
+    const own = ["host", "content-length"];
+    for (const [name, value] of Object.entries(target.headers || {})) {
+      if (!own.includes(name.toLowerCase())) xhr.setRequestHeader(name, value);
+    }
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded, e.total);
     xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(`the upload was refused (${xhr.status})`)));
     xhr.onerror = () => reject(new Error("the upload failed (network)"));

@@ -303,3 +303,30 @@ def test_the_tool_is_usable_with_the_keyboard_alone(page: Page, web: WebStack) -
     page.keyboard.press("ArrowDown")  # radio group: the arrow keys choose
     assert page.evaluate("document.querySelector('input[name=channel]:checked').value") == \
         "whatsapp"
+
+
+def test_an_unknown_skill_is_named_by_the_api_and_leads_back_to_compose(
+        page: Page, web: WebStack) -> None:
+    sign_in(page, web)
+    page.get_by_role("link", name="New campaign").first.click()
+    page.get_by_label("Campaign name").fill("Wrong skill")
+    choose(page, "#from_number", web.sms_number)
+    page.get_by_label("Route replies to skill").fill("marketing")
+    page.get_by_label("Message text").fill("Hello")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Recipients", exact=True).fill("+1 212 555 0161")
+    page.get_by_role("button", name="Parse").click()
+    problem = "'marketing' is not an active skill of this brand"
+    result = page.locator("#parse-result")
+    # Parsed through a draft campaign (no POST /recipients/parse): the API names the skill here;
+    # with POST /recipients/parse the draft is only created at the preview step.
+    expect(result).to_contain_text(re.compile(f"{problem}|1 recipient ready"))
+    if problem not in (result.text_content() or ""):
+        page.get_by_role("button", name="Next").click()
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_text(problem)).to_be_visible()
+        page.get_by_role("button", name="Go to step 1: Compose").click()
+    else:
+        expect(result).to_contain_text("go back to step 1 to fix it")
+        page.get_by_role("button", name="Back").click()
+    expect(page.get_by_label("Route replies to skill")).to_have_value("marketing")
