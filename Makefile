@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test unit lint package bench deploy clean onboard reconcile
+.PHONY: run test unit lint package bench deploy clean onboard reconcile web chromium browser \
+	screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,11 +18,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 ## Start the local stack: moto server, API, event pumps, sandbox gateway (Ctrl-C stops it).
-run: $(VENV)/.installed
+run: $(VENV)/.installed web
 	$(PY) -m infra.run
 
 ## The whole test suite: lint, types, unit, service (moto), end-to-end (local stack), template.
-test: $(VENV)/.installed
+test: $(VENV)/.installed web chromium
 	$(PY) -m ruff check chalicelib app.py infra tests bench
 	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 --dist loadfile
@@ -34,7 +35,7 @@ lint: $(VENV)/.installed
 	$(PY) -m mypy
 
 ## Build the CloudFormation (SAM) template for AWS into dist/.
-package: $(VENV)/.installed
+package: $(VENV)/.installed web
 	$(PY) -m infra.build --stage $(STAGE) --out build/merge-$(STAGE).json
 	PROACTIVE_STAGE=$(STAGE) $(VENV)/bin/chalice package --stage $(STAGE) \
 	  --merge-template build/merge-$(STAGE).json dist/
@@ -66,4 +67,31 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache web/node_modules \
+	  chalicelib/web/vendor
+
+## The web tool's third-party libraries (chart.js) from the npm registry into chalicelib/web/vendor/
+## (they deploy with the functions; not committed). Needs node + npm (installed when missing).
+WEB_VENDOR := chalicelib/web/vendor/chart.umd.min.js
+web: $(WEB_VENDOR)
+
+$(WEB_VENDOR): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd web && npm install --no-audit --no-fund --loglevel=error
+	mkdir -p chalicelib/web/vendor
+	cp web/node_modules/chart.js/dist/chart.umd.min.js $(WEB_VENDOR)
+
+## Debian's chromium for the browser tests (Playwright's own browser download does not work here).
+CHROMIUM := /usr/bin/chromium
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+## Only the browser tests (tests/browser): Playwright driving chromium against the local stack.
+browser: $(VENV)/.installed web chromium
+	$(PY) -m pytest -q tests/browser -p no:logging
+
+## Screenshots of every page at 1280 px and 390 px into docs/ (shown by the README).
+screenshots: $(VENV)/.installed web chromium
+	WEB_SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/browser -p no:logging

@@ -10,7 +10,7 @@ from typing import Any
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 
 from chalicelib import config
-from chalicelib.api import errors, openapi, params, request_limits
+from chalicelib.api import errors, openapi, params, request_limits, static
 from chalicelib.api.admin_schemas import (
     BrandSettingsIn,
     KeyIn,
@@ -73,9 +73,10 @@ def _request() -> Any:
 
 # --- service ----------------------------------------------------------------------------------
 
-@route("/")
+@route("/api")
 def index() -> dict[str, Any]:
-    return {"service": "proactive messaging", "openapi": "/openapi.json", "health": "/health"}
+    return {"service": "proactive messaging", "openapi": "/openapi.json", "health": "/health",
+            "web_tool": "/"}
 
 
 @route("/health")
@@ -353,6 +354,24 @@ def submit_template(template_id: str) -> dict[str, Any]:
 @app.lambda_function(name="parse_upload")
 def parse_upload(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return recipients.handle_s3_event(event)
+# --- web tool (static files in chalicelib/web, served from the same API) ---------------------
+
+@route("/")
+def web_page() -> Response:
+    text, headers = static.page(_request().context.get("path") or "/")
+    return Response(body=text, headers=headers)
+
+
+@route("/ui/{name}")
+def web_asset(name: str) -> Response:
+    text, headers = static.asset(name)
+    return Response(body=text, headers=headers)
+
+
+@route("/ui/vendor/{name}")
+def web_vendor_asset(name: str) -> Response:
+    text, headers = static.asset(name, folder="vendor")
+    return Response(body=text, headers=headers)
 
 
 # --- event handlers ---------------------------------------------------------------------------

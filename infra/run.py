@@ -38,6 +38,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(info, indent=2))
     print(f"""
+  Web tool:         {stack.api_url}/         (sign in with a key below)
   API:              {stack.api_url}          (OpenAPI: {stack.api_url}/openapi.json)
   Sandbox gateway:  {stack.sandbox.url}/sandbox/messages   (every message "sent")
   moto server:      {stack.moto_url}

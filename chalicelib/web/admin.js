@@ -1,0 +1,120 @@
+// Admin pages: WhatsApp templates (issue 3) and opt-outs (issue 5).
+import { api, download, get, itemsOf, post } from "./api.js";
+import { badge, failure, field, h, heading, notice, setMain, table, when, put } from "./ui.js";
+
+const idOf = (t) => t.template_id || t.id;
+const SUBMITTABLE = (status) => !["PENDING", "APPROVED", "PAUSED", "DISABLED"].includes(status);
+
+export async function templatesPage() {
+  const list = h("div", { id: "templates-list" }, notice("info", "Loading templates…"));
+  const out = h("div", { "aria-live": "polite", id: "template-result" });
+  const name = h("input", { id: "tpl-name", required: true, pattern: "[a-z0-9_]+", autocomplete: "off" });
+  const language = h("input", { id: "tpl-language", value: "en_US", required: true });
+  const category = h("select", { id: "tpl-category" },
+    ["MARKETING", "UTILITY", "AUTHENTICATION"].map((c) => h("option", { value: c }, c)));
+  const body = h("textarea", { id: "tpl-body", rows: "4", required: true });
+
+  const load = async () => {
+    try {
+      const items = itemsOf(await get("templates"), "templates");
+      put(list, items.length ? table("Templates", ["Name", "Language", "Category", "Body", "Status", ""],
+        items.map((t) => h("tr", { "data-template": t.name },
+          h("th", { scope: "row" }, t.name), h("td", {}, t.language), h("td", {}, t.category),
+          h("td", { class: "pre" }, t.body),
+          h("td", {}, badge(t.status), t.reason ? h("p", { class: "hint" }, t.reason) : null),
+          h("td", {}, SUBMITTABLE(t.status) ? h("button", { type: "button", onclick: async () => {
+            try {
+              await post(`templates/${encodeURIComponent(idOf(t))}/submit`);
+              put(out, notice("success", `“${t.name}” was submitted for approval.`));
+              load();
+            } catch (err) {
+              put(out, notice("error", `Could not submit: ${err.message}`));
+            }
+          } }, `Submit ${t.name} for approval`) : ""))), { id: "templates-table" })
+        : notice("info", "No templates yet."));
+    } catch (err) {
+      put(list, failure(err, "Templates"));
+    }
+  };
+
+  setMain(heading("WhatsApp templates"),
+    h("p", {}, "Templates are approved by WhatsApp before campaigns can use them. Variables are " +
+      "written {{1}}, {{2}}, … and each recipient line gives them in order."),
+    list,
+    h("form", { class: "card", onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        const t = await post("templates", { name: name.value.trim(), language: language.value.trim(),
+          category: category.value, body: body.value });
+        put(out, notice("success", `Template “${t.name || name.value}” created; submit it for approval.`));
+        e.target.reset();
+        load();
+      } catch (err) {
+        put(out, err.missing ? failure(err, "Templates") : notice("error", err.message));
+      }
+    } },
+    h("h2", {}, "New template"),
+    field("Name", name, "Lower case letters, digits and underscores, e.g. winter_sale."),
+    field("Language", language, "e.g. en_US, es_MX"),
+    field("Category", category),
+    field("Body", body, "e.g. Hi {{1}}, your order {{2}} is on its way."),
+    h("button", { type: "submit", class: "primary" }, "Create template"),
+    out));
+  await load();
+}
+
+export async function optOutsPage() {
+  const list = h("div", { id: "optouts-list" }, notice("info", "Loading opt-outs…"));
+  const out = h("div", { "aria-live": "polite", id: "optout-result" });
+  const search = h("input", { id: "optout-search", type: "search", inputmode: "tel", placeholder: "+1 212 555 0101" });
+  const add = h("input", { id: "optout-add", inputmode: "tel", required: true, placeholder: "+1 212 555 0101" });
+
+  const load = async () => {
+    const phone = search.value.trim();
+    try {
+      const items = itemsOf(await get(`optouts?limit=100${phone ? `&phone=${encodeURIComponent(phone)}` : ""}`), "optouts");
+      put(list, items.length ? table("Opted-out numbers", ["Number", "Since", "How", ""],
+        items.map((o) => h("tr", { "data-phone": o.phone },
+          h("th", { scope: "row" }, o.phone), h("td", {}, when(o.created_at || o.opted_out_at || o.at)),
+          h("td", {}, [o.source, o.keyword, o.by].filter(Boolean).join(", ") || ""),
+          h("td", {}, h("button", { type: "button", onclick: async () => {
+            try {
+              await api("DELETE", `optouts/${encodeURIComponent(o.phone)}`);
+              put(out, notice("success", `${o.phone} may receive messages again.`));
+              load();
+            } catch (err) {
+              put(out, notice("error", `Could not remove: ${err.message}`));
+            }
+          } }, `Remove ${o.phone}`)))), { id: "optouts-table" })
+        : notice("info", phone ? "This number has not opted out." : "Nobody has opted out."));
+    } catch (err) {
+      put(list, failure(err, "Opt-outs"));
+    }
+  };
+
+  setMain(heading("Opt-outs"),
+    h("p", {}, "An opted-out consumer gets no message from any of the brand's numbers until they " +
+      "opt back in (START) or are removed here."),
+    h("form", { class: "row", role: "search", onsubmit: (e) => { e.preventDefault(); load(); } },
+      field("Search a number", search), h("button", { type: "submit" }, "Search"),
+      h("button", { type: "button", onclick: async () => {
+        try { await download("optouts?format=csv", "optouts.csv"); } catch (err) { put(out, failure(err, "Opt-out downloads")); }
+      } }, "Download (CSV)")),
+    list,
+    h("form", { class: "card", onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await api("PUT", `optouts/${encodeURIComponent(add.value.trim())}`, { json: {} });
+        put(out, notice("success", `${add.value.trim()} is opted out.`));
+        add.value = "";
+        load();
+      } catch (err) {
+        put(out, err.missing ? failure(err, "Opt-outs") : notice("error", err.message));
+      }
+    } },
+    h("h2", {}, "Add an opt-out"),
+    field("Phone number", add, "With country code. The number gets no further messages from the brand."),
+    h("button", { type: "submit", class: "primary" }, "Opt out this number"),
+    out));
+  await load();
+}

@@ -1,0 +1,93 @@
+// The web tool talks only to the public API: fetch + the brand's API key as a Bearer token.
+// The key lives in sessionStorage: it is gone when the tab closes.
+
+const KEY_NAME = "proactive.apiKey";
+
+export const session = {
+  key: () => sessionStorage.getItem(KEY_NAME),
+  signIn: (key) => sessionStorage.setItem(KEY_NAME, key),
+  signOut: () => sessionStorage.removeItem(KEY_NAME),
+};
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || (body && body.message) || `the server answered ${status}`);
+    this.status = status;
+    this.code = error.code || "";
+    this.details = error.details || [];
+    // API Gateway (and chalice local) answer a route that does not exist with 403 "Missing
+    // Authentication Token" (or 404/405), without our {"error": ...} body: that part of the
+    // API is not on this server (yet).
+    this.missing = !body?.error && [403, 404, 405].includes(status);
+  }
+}
+
+export function url(path) {
+  return new URL(path.replace(/^\//, ""), document.baseURI).toString();
+}
+
+export async function api(method, path, { json, text, contentType, key } = {}) {
+  const headers = {};
+  const secret = key || session.key();
+  if (secret) headers.Authorization = `Bearer ${secret}`;
+  let body;
+  if (json !== undefined) {
+    body = JSON.stringify(json);
+    headers["Content-Type"] = "application/json";
+  } else if (text !== undefined) {
+    body = text;
+    headers["Content-Type"] = contentType || "text/plain";
+  }
+  let response;
+  try {
+    response = await fetch(url(path), { method, headers, body });
+  } catch (err) {
+    throw new ApiError(0, { error: { code: "NETWORK", message: `the server could not be reached (${err.message})` } });
+  }
+  const type = response.headers.get("content-type") || "";
+  let data = null;
+  if (type.includes("json")) {
+    data = await response.json().catch(() => null);
+  } else {
+    data = await response.text();
+  }
+  if (!response.ok) {
+    const error = new ApiError(response.status, typeof data === "object" ? data : null);
+    if (response.status === 401 && !key) {
+      window.dispatchEvent(new CustomEvent("signed-out", { detail: error.message }));
+    }
+    throw error;
+  }
+  return data;
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, json) => api("POST", path, { json });
+
+// Downloads need the Bearer key, so they go through fetch and a temporary object URL.
+export async function download(path, filename) {
+  const response = await fetch(url(path), { headers: { Authorization: `Bearer ${session.key()}` } });
+  if (!response.ok) {
+    let body = null;
+    try { body = await response.json(); } catch { /* not JSON */ }
+    throw new ApiError(response.status, body);
+  }
+  const blob = await response.blob();
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+// Items of a list answer: the API's {items: [...]} or a bare array.
+export function itemsOf(data, ...keys) {
+  if (Array.isArray(data)) return data;
+  for (const key of ["items", ...keys]) {
+    if (data && Array.isArray(data[key])) return data[key];
+  }
+  return [];
+}

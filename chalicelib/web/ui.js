@@ -1,0 +1,121 @@
+// Small DOM helpers shared by the pages (no framework).
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      el.addEventListener(name.slice(2).toLowerCase(), value);
+    } else if (name === "style" && typeof value === "object") {
+      Object.assign(el.style, value); // CSSOM, allowed by the page's CSP (style attributes are not)
+    } else if (name === "class") {
+      el.className = value;
+    } else if (name === "text") {
+      el.textContent = value;
+    } else if (value === true) {
+      el.setAttribute(name, "");
+    } else {
+      el.setAttribute(name, String(value));
+    }
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+// Each render gets a token; pollers of a page that is no longer shown stop by themselves.
+let renderToken = 0;
+export const newToken = () => ++renderToken;
+export const isCurrent = (token) => token === renderToken;
+
+let uid = 0;
+export const newId = (prefix) => `${prefix}-${++uid}`;
+
+// A labelled form field: the label is always tied to its control.
+export function field(label, control, hint) {
+  if (!control.id) control.id = newId("f");
+  const hintEl = hint ? h("p", { class: "hint", id: `${control.id}-hint` }, hint) : null;
+  if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
+  return h("div", { class: "field" }, h("label", { for: control.id }, label), control, hintEl);
+}
+
+export function notice(kind, message) {
+  return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+}
+
+// The inline notice when a part of the API is not on this server yet (or any other failure).
+export function failure(err, what) {
+  if (err && err.missing) return notice("unavailable", `${what} are not available on this server yet.`);
+  if (err && err.status === 403) return notice("error", `You may not see ${what.toLowerCase()}: ${err.message}`);
+  return notice("error", `${what} could not be loaded: ${err ? err.message : "unknown error"}`);
+}
+
+export function badge(status) {
+  return h("span", { class: `badge s-${String(status || "").toLowerCase()}` }, status || "—");
+}
+
+export function pct(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "—";
+  return `${(value * 100).toFixed(1)}%`;
+}
+
+export function when(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function duration(seconds) {
+  if (!Number.isFinite(seconds)) return "—";
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.round((seconds % 3600) / 60);
+  return minutes ? `${hours} h ${minutes} min` : `${hours} h`;
+}
+
+export function table(caption, headers, rows, attrs = {}) {
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+    h("table", attrs,
+      h("caption", { class: "sr-only" }, caption),
+      h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
+      h("tbody", {}, rows)));
+}
+
+// replaceChildren without the nulls of conditional children (it would print "null").
+export function put(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+export function setMain(...children) {
+  return put(document.getElementById("main"), ...children);
+}
+
+export function heading(text) {
+  document.title = `${text} · Proactive messaging`;
+  return h("h1", {}, text);
+}
+
+// Charts: Chart.js from the npm registry (make web). Without it, the numbers stay as a table.
+export function chart(label, type, labels, datasets, options = {}) {
+  const canvas = h("canvas", { role: "img", "aria-label": label });
+  const box = h("figure", { class: "chart" }, h("figcaption", {}, label), h("div", { class: "chart-box" }, canvas));
+  if (window.Chart) {
+    // eslint-disable-next-line no-new
+    new window.Chart(canvas, {
+      type,
+      data: { labels, datasets },
+      options: { responsive: true, maintainAspectRatio: false, animation: false, ...options },
+    });
+  } else {
+    box.append(notice("info", "Charts are not available (the chart library is not installed); the numbers:"));
+  }
+  const rows = labels.map((name, i) => h("tr", {}, h("th", { scope: "row" }, name),
+    datasets.map((d) => h("td", {}, d.data[i]))));
+  box.append(h("details", {}, h("summary", {}, "Numbers"),
+    table(label, ["", ...datasets.map((d) => d.label)], rows)));
+  return box;
+}
