@@ -143,7 +143,9 @@ def campaign_messages(campaign_id: str) -> dict[str, Any]:
 
 @route("/brand", methods=["GET"])
 def get_brand() -> dict[str, Any]:
-    return admin.get_brand(_principal(auth.ADMIN_ROLES))
+    # Campaign managers read the settings too: the wizard counts the opt-out text and shows the
+    # default window. Only admins change them.
+    return admin.get_brand(_principal(auth.TOOL_ROLES))
 
 
 @route("/brand", methods=["PUT"])

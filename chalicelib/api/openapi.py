@@ -136,7 +136,7 @@ def _admin_paths(paths: dict[str, Any], components: dict[str, Any]) -> None:
         return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
     paths.update({
-        "/brand": {"get": admin("The brand's settings and API limit"),
+        "/brand": {"get": _op("The brand's settings and API limit (admins and campaign managers)"),
                    "put": admin("Change settings; omitted fields keep their value",
                                 "BrandSettingsIn")},
         "/numbers": {"get": _op("Sender numbers (admins and campaign managers)"),

@@ -257,7 +257,7 @@ def test_pages_whose_api_is_not_on_the_server_say_so_instead_of_breaking(
     expect(page.get_by_text("Campaign downloads are not available on this server yet.")
            ).to_be_visible()
 
-    page.get_by_role("link", name="Analytics").click()
+    page.get_by_role("link", name="Analytics", exact=True).click()
     expect(page.locator("#analytics-result")).to_contain_text(
         "Analytics are not available on this server yet.")
     expect(page.get_by_label("Skill ids, comma-separated (empty = all)")).to_be_visible()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.conftest import Api, Brand, campaign_body
 
 ADMIN_ONLY = [
-    ("GET", "/brand", None),
     ("PUT", "/brand", {"help_text": "Reply HELP for help, STOP to stop."}),
     ("POST", "/numbers", {"number": "+12125550177", "channel": "sms"}),
     ("DELETE", "/numbers/%2B12125550100", None),
@@ -30,6 +29,9 @@ def test_only_admins_may_administer_the_brand(api: Api, brand: Brand) -> None:
 
 def test_campaign_managers_may_list_numbers_and_skills_agents_may_not(api: Api,
                                                                      brand: Brand) -> None:
+    status, settings = api.call("GET", "/brand", brand, role="campaign_manager")
+    assert status == 200 and settings["opt_out_text"] == "Reply STOP to opt out"
+    assert api.call("GET", "/brand", brand, role="agent")[0] == 403
     for path in ("/numbers", "/skills"):
         status, answer = api.call("GET", path, brand, role="campaign_manager")
         assert status == 200 and answer["items"]

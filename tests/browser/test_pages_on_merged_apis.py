@@ -62,7 +62,7 @@ def test_csv_with_errors_asks_for_a_corrected_file_which_then_launches(
     compose_sms(page, web, "Spring CSV")
     page.get_by_label("Upload a CSV file (up to 100,000 rows)").check()
     bad = "phone,text\n+1 212 555 0121,\n+1 212 555,\n12125550123,\n+1 212 555 0121,\n"
-    page.get_by_label("CSV file").set_input_files(
+    page.get_by_label("CSV file", exact=True).set_input_files(
         files=[{"name": "spring.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
     page.get_by_role("button", name="Upload and check").click()
     expect(page.locator("#upload-progress")).to_be_visible()
@@ -76,7 +76,7 @@ def test_csv_with_errors_asks_for_a_corrected_file_which_then_launches(
 
     rows = io.StringIO()
     csv.writer(rows).writerows([[f"+1 212 555 {n:04d}"] for n in range(121, 124)])
-    page.get_by_label("CSV file").set_input_files(
+    page.get_by_label("CSV file", exact=True).set_input_files(
         files=[{"name": "spring-fixed.csv", "mimeType": "text/csv",
                 "buffer": rows.getvalue().encode()}])
     page.get_by_role("button", name="Upload and check").click()
@@ -138,7 +138,7 @@ def test_analytics_show_the_numbers_of_a_sent_campaign_with_charts(
     campaign = sent_campaign(web, "Analytics sale", [f"+1 212 555 {n:04d}" for n in (141, 142)])
     sign_in(page, web)
     expect(page.locator("#headline")).to_contain_text("Success rate")
-    page.get_by_role("link", name="Analytics").click()
+    page.get_by_role("link", name="Analytics", exact=True).click()
     page.get_by_label("Quick range").select_option("today")
     page.get_by_role("button", name="Show").click()
     result = page.locator("#analytics-result")
