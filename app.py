@@ -54,6 +54,10 @@ def route(path: str, max_body_bytes: int = request_limits.MAX_BODY_BYTES, **kwar
             request_limits.check_body_size(app.current_request, max_body_bytes)
             return view(*args, **kw)
 
+        # JSON bodies are read as JSON whatever the declared type: `curl -d '{...}'` (sent as
+        # form-urlencoded) gets a clear answer about the body, not chalice's bare 415.
+        kwargs.setdefault("content_types", ["application/json",
+                                            "application/x-www-form-urlencoded"])
         return app.route(path, **kwargs)(errors.json_errors(limited))
 
     return register

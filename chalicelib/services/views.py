@@ -17,6 +17,20 @@ def iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(float(epoch), UTC).isoformat().replace("+00:00", "Z")
 
 
+WAITING_STATUSES = ("PENDING", "SCHEDULED", "QUEUED", "SENDING")
+
+
+def display_status(campaign: CampaignModel, counts: dict[str, int]) -> str:
+    """RUNNING becomes COMPLETED once every recipient has reached a final state (derived from
+    the counters, so nothing has to remember to write it)."""
+    total = int(campaign.recipients_total or 0)
+    if campaign.status != "RUNNING" or total == 0:
+        return str(campaign.status)
+    waiting = sum(counts.get(s, 0) for s in WAITING_STATUSES)
+    done = sum(counts.get(s, 0) for s in MESSAGE_STATUSES if s not in WAITING_STATUSES)
+    return "COMPLETED" if waiting == 0 and done >= total else "RUNNING"
+
+
 def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": campaign.campaign_id,
@@ -55,6 +69,7 @@ def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None)
         "message": upload.message}
     if counts is not None:
         view["counts"] = {status: int(counts.get(status, 0)) for status in MESSAGE_STATUSES}
+        view["status"] = display_status(campaign, view["counts"])
     return view
 
 

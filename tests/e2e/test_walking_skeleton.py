@@ -49,6 +49,9 @@ def test_campaign_of_20_at_5_per_second_reaches_everyone_once_and_never_faster(
     assert all(m["body"] == "Hello from the walking skeleton\nReply STOP to opt out"
                for m in received)
 
+    # and the campaign shows as COMPLETED once every recipient is done
+    assert http("GET", f"/campaigns/{cid}")[1]["status"] == "COMPLETED"
+
     # and every message is listed with its gateway id
     status, page = http("GET", f"/campaigns/{cid}/messages?limit=50")
     assert status == 200
