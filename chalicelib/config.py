@@ -30,6 +30,11 @@ class Settings:
     twilio_auth_token: str
     twilio_api_base: str | None
     public_base_url: str
+    # How long a send request may take before its outcome counts as ambiguous (reconciled later).
+    gateway_timeout_seconds: float = 10.0
+    # How long a consumer's claim on a message lasts; a SENDING message whose claim expired is
+    # reconciled with the gateway. Above the send consumer's Lambda timeout (30 s).
+    claim_lease_seconds: float = 60.0
 
     @property
     def send_queue_name(self) -> str:
@@ -84,6 +89,8 @@ def get_settings() -> Settings:
         twilio_auth_token=_env("TWILIO_AUTH_TOKEN"),
         twilio_api_base=_env("TWILIO_API_BASE") or None,
         public_base_url=_env("PUBLIC_BASE_URL").rstrip("/"),
+        gateway_timeout_seconds=float(_env("GATEWAY_TIMEOUT_SECONDS", "10")),
+        claim_lease_seconds=float(_env("CLAIM_LEASE_SECONDS", "60")),
     )
 
 

@@ -168,11 +168,13 @@ def next_open(zones: Sequence[str], window: Window, after: float) -> float | Non
 
 
 def seconds_until_close(zones: Sequence[str], window: Window, instant: float) -> float:
-    """How long the window stays open from `instant` in every zone (0 when it is closed)."""
+    """How long the window stays open from `instant` in every zone (0 when it is closed; inf
+    when it never closes, e.g. 00:00-24:00 in one zone)."""
     t0 = _day_floor(instant)
-    for a, b in open_intervals(tuple(zones), window, t0, t0 + 2 * DAY):
+    t1 = t0 + (LOOKAHEAD_DAYS + 1) * DAY
+    for a, b in open_intervals(tuple(zones), window, t0, t1):
         if a <= instant < b:
-            return b - instant
+            return math.inf if b >= t1 else b - instant
     return 0.0
 
 

@@ -1,0 +1,1 @@
+from chalicelib.store import templates as templates  # registers TemplateModel (issue 4/3)
