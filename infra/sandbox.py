@@ -19,6 +19,8 @@ send request, drawn in this order:
   slow                  answer normally after `slow_seconds`
   not_whatsapp          list of numbers (E.164) that are not on WhatsApp: a whatsapp: send to
                         them answers 400 code 63003
+  number_errors         {number: Twilio error code} answered 400 for that To (e.g. 21211
+                        invalid number, 21610 unsubscribed, 30007 filtered)
   seed                  seeds the random draws (repeatable runs)
 """
 
@@ -77,6 +79,7 @@ class Faults:
     slow: float = 0.0
     slow_seconds: float = 1.0
     not_whatsapp: list[str] = field(default_factory=list)
+    number_errors: dict[str, int] = field(default_factory=dict)
     seed: int | None = None
 
     @classmethod
@@ -118,6 +121,10 @@ class Sandbox:
                          "status": 400}
         if to.startswith("whatsapp:") and to.removeprefix("whatsapp:") in self.faults.not_whatsapp:
             return 400, {"code": 63003, "message": "Channel could not find To address",
+                         "status": 400}
+        code = self.faults.number_errors.get(to.removeprefix("whatsapp:"))
+        if code:
+            return 400, {"code": int(code), "message": f"sandbox error {code} for {to}",
                          "status": 400}
         fault = self._draw()
         if fault == "server_error":

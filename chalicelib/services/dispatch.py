@@ -45,6 +45,8 @@ EARLY_TOLERANCE_SECONDS = 1.0  # a message this close to due is held in the cons
 # margin for the request to travel.
 LATE_MARGIN_SECONDS = 0.05
 START_TOLERANCE_SECONDS = 0.02
+SLOT_LEAD_SECONDS = 0.05  # the first slot of a reservation, so its thread is there in time
+LATE_RETRIES = 3  # a send late for its slot reserves a new one this many times, then requeues
 SENDER_RATE_DEFAULTS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0, "whatsapp": 80.0}
 MAX_VALIDITY_SECONDS = 36000
 SEND_BUDGET_SECONDS = 10.0  # how long one invocation may wait for slots (Lambda timeout is 30 s)
@@ -239,7 +241,7 @@ class Dispatcher:
                      f"sender#{sender}": slot_interval(rate)}
         get_gateway()  # built before the first slot, so no send starts late for it
         first, gap, granted = limits.reserve_within(intervals, len(ready), self.clock,
-                                                    SEND_BUDGET_SECONDS)
+                                                    SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
         # Over the limit (the sender is busy with other campaigns, or this batch is bigger than
         # the budget): the rest waits for its turn on the queue; never dropped.
         for index, claimed in enumerate(ready[granted:]):
@@ -251,7 +253,8 @@ class Dispatcher:
         # make the next message late for its slot.
         with ThreadPoolExecutor(max_workers=granted) as pool:
             for index, claimed in enumerate(ready[:granted]):
-                pool.submit(self._send_at, first + index * gap, campaign, claimed, window)
+                pool.submit(self._send_at, first + index * gap, campaign, claimed, window,
+                            intervals)
 
     def _give_back(self, claimed: Claimed, due: float, reason: str | None) -> None:
         """Release the claim (nothing was sent) and put the message back on the queue."""
@@ -275,12 +278,26 @@ class Dispatcher:
         return status == "RUNNING"
 
     def _send_at(self, slot: float, campaign: CampaignModel, claimed: Claimed,
-                 window: scheduler.Window) -> None:
+                 window: scheduler.Window, intervals: dict[str, float]) -> None:
         item = claimed.item
         try:
-            wait = slot - self.clock()
-            if wait > 0:
-                self.sleep(wait)
+            for _ in range(LATE_RETRIES + 1):
+                wait = slot - self.clock()
+                if wait > 0:
+                    self.sleep(wait)
+                if self.clock() - slot <= START_TOLERANCE_SECONDS:
+                    break
+                # Late for the slot (a busy machine): sending now could exceed the rate. Take
+                # a new slot rather than a trip through the queue.
+                first, _, granted = limits.reserve_within(intervals, 1, self.clock,
+                                                          SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
+                if not granted:
+                    self._give_back(claimed, first, "waiting for a send slot")
+                    return
+                slot = first
+            else:
+                self._give_back(claimed, self.clock(), "waiting for a send slot")
+                return
             if not self._still_running(campaign):
                 messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "CANCELLED",
                                       "the campaign was cancelled", self.clock())
@@ -289,8 +306,8 @@ class Dispatcher:
             lease_left = claimed.claimed_at + self.settings.claim_lease_seconds - now
             if (now - slot > START_TOLERANCE_SECONDS or lease_left < SEND_BUDGET_SECONDS
                     or not scheduler.in_window(claimed.zones, window, now)):
-                # Too late for the slot (sending now could exceed the rate), the claim is about
-                # to expire, or the window closed while waiting: give it back untouched.
+                # Late after the status check, the claim is about to expire, or the window
+                # closed while waiting: give it back untouched.
                 self._give_back(claimed, now, "waiting for a send slot")
                 return
             self._send_one(campaign, claimed, window, now)

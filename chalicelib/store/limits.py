@@ -34,12 +34,13 @@ def reserve(intervals: Mapping[str, float], count: int,
 
 
 def reserve_within(intervals: Mapping[str, float], count: int, clock: Callable[[], float],
-                   max_wait: float | None) -> tuple[float, float, int]:
+                   max_wait: float | None, lead: float = 0.0) -> tuple[float, float, int]:
     """Like reserve(), but only the slots that start within `max_wait` seconds from now.
 
     Returns (first slot, gap, granted): `granted` (0..count) consecutive slots from `first`. When
     a limiter is booked further ahead (a sender shared with other campaigns), fewer or none are
     granted and nothing is taken for the rest; `first` then says when the next slot is free.
+    `lead`: the earliest slot is this far from now (time for the caller to get to it).
     """
     table = get_settings().limits_table
     ddb = aws.client("dynamodb")
@@ -53,7 +54,7 @@ def reserve_within(intervals: Mapping[str, float], count: int, clock: Callable[[
             item = response.get("Item")
             current[k] = item["next_at"]["N"] if item and "next_at" in item else None
         now = clock()
-        first = max([now] + [float(v) for v in current.values() if v is not None])
+        first = max([now + lead] + [float(v) for v in current.values() if v is not None])
         granted = count
         if max_wait is not None:
             granted = max(0, min(count, math.floor((now + max_wait - first) / gap) + 1))
