@@ -35,6 +35,9 @@ class Settings:
     # How long a consumer's claim on a message lasts; a SENDING message whose claim expired is
     # reconciled with the gateway. Above the send consumer's Lambda timeout (30 s).
     claim_lease_seconds: float = 60.0
+    # Slack in the send-slot spacing for a send reaching the gateway late (busy CPU, network
+    # jitter) without two sends landing in the same rate interval (dispatch.slot_interval).
+    send_rate_margin_seconds: float = 0.05
 
     @property
     def send_queue_name(self) -> str:
@@ -91,6 +94,7 @@ def get_settings() -> Settings:
         public_base_url=_env("PUBLIC_BASE_URL").rstrip("/"),
         gateway_timeout_seconds=float(_env("GATEWAY_TIMEOUT_SECONDS", "10")),
         claim_lease_seconds=float(_env("CLAIM_LEASE_SECONDS", "60")),
+        send_rate_margin_seconds=float(_env("SEND_RATE_MARGIN_SECONDS", "0.05")),
     )
 
 

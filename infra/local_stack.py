@@ -31,7 +31,7 @@ from chalice.local import (
 from infra.local_resources import REGION, create_resources
 from infra.moto_server import MotoServer
 from infra.pumps import Pump, SchedulePump, SqsPump, StreamPump
-from infra.sandbox import SandboxServer
+from infra.sandbox import Faults, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +62,9 @@ class LocalStack:
     tick_seconds: float = 5.0
     log_requests: bool = False
     send_consumers: int | None = None  # default: the handler's maximum_concurrency
+    faults: Faults | None = None  # the sandbox's fault injection (infra/sandbox.py)
+    sqs_duplicate_share: float = 0.0  # share of SQS messages the pumps deliver twice
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. GATEWAY_TIMEOUT_SECONDS
     env: dict[str, str] = field(default_factory=dict)
     pumps: list[Pump] = field(default_factory=list)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -71,7 +74,7 @@ class LocalStack:
         self.api_port = self.api_port or free_port()
         self.moto = MotoServer(port=self.moto_port).start()
         self.moto_url = self.moto.url
-        self.sandbox = SandboxServer(port=self.sandbox_port).start()
+        self.sandbox = SandboxServer(port=self.sandbox_port, faults=self.faults).start()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         # moto keeps its state per process: start from empty, as a fresh account would.
         urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset",
@@ -91,6 +94,7 @@ class LocalStack:
             "TWILIO_AUTH_TOKEN": "sandbox-auth-token",
             "PUBLIC_BASE_URL": self.api_url,
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            **self.extra_env,
         })
         from chalicelib import config as app_config
 
@@ -137,8 +141,10 @@ class LocalStack:
                 workers = source.maximum_concurrency or 1
                 if self.send_consumers and source.batch_size > 1:
                     workers = self.send_consumers
+                duplicates = self.sqs_duplicate_share if source.batch_size > 1 else 0.0
                 for worker in range(workers):
-                    self.pumps.append(SqsPump(self.app, name, source, sqs, url, worker))
+                    self.pumps.append(SqsPump(self.app, name, source, sqs, url, worker,
+                                              duplicate_share=duplicates))
             elif isinstance(source, DynamoDBEventConfig):
                 self.pumps.append(StreamPump(self.app, name, source, streams,
                                              self.env["MESSAGES_STREAM_ARN"]))

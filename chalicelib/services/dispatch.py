@@ -39,12 +39,11 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 900.0
 EARLY_TOLERANCE_SECONDS = 1.0  # a message this close to due is held in the consumer, not requeued
-# Slots are spaced so that a send reaching the gateway up to LATE_MARGIN_SECONDS after its slot
-# still keeps every interval of T seconds at or below ceil(rate * T) sends (slot_interval). A send
-# may start at most START_TOLERANCE_SECONDS late (else it is requeued), leaving the rest of the
-# margin for the request to travel.
-LATE_MARGIN_SECONDS = 0.05
-START_TOLERANCE_SECONDS = 0.02
+# Slots are spaced so that a send reaching the gateway up to the rate margin (settings,
+# SEND_RATE_MARGIN_SECONDS, default 0.05 s) after its slot still keeps every interval of T seconds
+# at or below ceil(rate * T) sends (slot_interval). A send may start at most START_TOLERANCE of
+# that margin late (else it takes a new slot), leaving the rest for the request to travel.
+START_TOLERANCE = 0.4
 SLOT_LEAD_SECONDS = 0.05  # the first slot of a reservation, so its thread is there in time
 LATE_RETRIES = 3  # a send late for its slot reserves a new one this many times, then requeues
 SENDER_RATE_DEFAULTS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0, "whatsapp": 80.0}
@@ -135,6 +134,7 @@ class Dispatcher:
         self.lock = threading.Lock()
         self.settings = get_settings()
         self.status_seen: dict[str, tuple[float, str]] = {}
+        self.tolerance = START_TOLERANCE * self.settings.send_rate_margin_seconds
 
     def handle(self, records: Sequence[tuple[str, str]]) -> list[str]:
         failures: list[str] = []
@@ -237,8 +237,10 @@ class Dispatcher:
                     window: scheduler.Window) -> None:
         now = self.clock()
         rate = float(_CACHE.get(f"rate#{sender}", lambda: sender_rate(sender), now))
-        intervals = {f"campaign#{campaign.campaign_id}": slot_interval(float(campaign.send_rate)),
-                     f"sender#{sender}": slot_interval(rate)}
+        margin = self.settings.send_rate_margin_seconds
+        intervals = {
+            f"campaign#{campaign.campaign_id}": slot_interval(float(campaign.send_rate), margin),
+            f"sender#{sender}": slot_interval(rate, margin)}
         get_gateway()  # built before the first slot, so no send starts late for it
         first, gap, granted = limits.reserve_within(intervals, len(ready), self.clock,
                                                     SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
@@ -285,7 +287,7 @@ class Dispatcher:
                 wait = slot - self.clock()
                 if wait > 0:
                     self.sleep(wait)
-                if self.clock() - slot <= START_TOLERANCE_SECONDS:
+                if self.clock() - slot <= self.tolerance:
                     break
                 # Late for the slot (a busy machine): sending now could exceed the rate. Take
                 # a new slot rather than a trip through the queue.
@@ -304,7 +306,7 @@ class Dispatcher:
                 return
             now = self.clock()
             lease_left = claimed.claimed_at + self.settings.claim_lease_seconds - now
-            if (now - slot > START_TOLERANCE_SECONDS or lease_left < SEND_BUDGET_SECONDS
+            if (now - slot > self.tolerance or lease_left < SEND_BUDGET_SECONDS
                     or not scheduler.in_window(claimed.zones, window, now)):
                 # Late after the status check, the claim is about to expire, or the window
                 # closed while waiting: give it back untouched.
@@ -416,13 +418,13 @@ def backoff_seconds(retry: int) -> float:
     return float(ceiling * random.uniform(0.8, 1.2))
 
 
-def slot_interval(rate: float) -> float:
+def slot_interval(rate: float, margin: float = 0.05) -> float:
     """Seconds between send slots for `rate` messages/second.
 
-    With sends starting up to LATE_MARGIN_SECONDS after their slot, any ceil(rate) + 1
+    With sends reaching the gateway up to `margin` seconds after their slot, any ceil(rate) + 1
     consecutive sends still span at least one second: no second holds more than ceil(rate).
     """
-    return 1.0 / rate + LATE_MARGIN_SECONDS / max(1, math.ceil(rate))
+    return 1.0 / rate + margin / max(1, math.ceil(rate))
 
 
 def handle_batch(records: Sequence[tuple[str, str]]) -> list[str]:
