@@ -291,8 +291,11 @@ class Dispatcher:
                     break
                 # Late for the slot (a busy machine): sending now could exceed the rate. Take
                 # a new slot rather than a trip through the queue.
-                first, _, granted = limits.reserve_within(intervals, 1, self.clock,
-                                                          SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
+                try:
+                    first, _, granted = limits.reserve_within(
+                        intervals, 1, self.clock, SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
+                except limits.LimiterContended:
+                    first, granted = self.clock() + 1.0, 0
                 if not granted:
                     self._give_back(claimed, first, "waiting for a send slot")
                     return
@@ -306,7 +309,8 @@ class Dispatcher:
                 return
             now = self.clock()
             lease_left = claimed.claimed_at + self.settings.claim_lease_seconds - now
-            if (now - slot > self.tolerance or lease_left < SEND_BUDGET_SECONDS
+            if (now - slot > self.tolerance
+                    or lease_left < self.settings.gateway_timeout_seconds + 1
                     or not scheduler.in_window(claimed.zones, window, now)):
                 # Late after the status check, the claim is about to expire, or the window
                 # closed while waiting: give it back untouched.

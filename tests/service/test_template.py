@@ -62,3 +62,12 @@ def test_metrics_read_the_messages_table_stream(packaged: tuple[Path, dict[str, 
     events = template["Resources"]["AggregateMetrics"]["Properties"]["Events"]
     stream = events["AggregateMetricsDynamodbEventSource"]["Properties"]["Stream"]
     assert stream == {"Fn::GetAtt": ["MessagesTable", "StreamArn"]}
+
+
+def test_dlq_depth_has_an_alarm(packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    alarms = {name: r["Properties"] for name, r in template["Resources"].items()
+              if r["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()
+               if a["MetricName"] == "ApproximateNumberOfMessagesVisible"}
+    assert {"SendDLQ", "ControlDLQ"} <= watched
