@@ -85,7 +85,7 @@ def chaos_stack() -> Iterator[LocalStack]:
                     hang_seconds=3.0, seed=20261125)
     local = LocalStack(tick_seconds=2.0, release_horizon_seconds=20, faults=faults,
                        sqs_duplicate_share=0.05,
-                       extra_env={"GATEWAY_TIMEOUT_SECONDS": "2", "CLAIM_LEASE_SECONDS": "30",
+                       extra_env={"GATEWAY_TIMEOUT_SECONDS": "2", "CLAIM_LEASE_SECONDS": "20",
                                   "SEND_RATE_MARGIN_SECONDS": "0.15"}).start()
     try:
         yield local
@@ -144,7 +144,7 @@ def test_chaos_every_recipient_ends_once_inside_its_window_and_never_faster_than
                 or (m.status == "SCHEDULED" and zones_of[m.phone][0] in closed_zones)]
         return items if len(done) == TOTAL else None
 
-    final = stack.wait_for(settled, timeout=150, every=3.0)
+    final = stack.wait_for(settled, timeout=170, every=3.0)
     items = final or list(messages.iter_campaign(cid, consistent=True))
     states = Counter(m.status for m in items)
     assert final, f"not settled: {states}"
