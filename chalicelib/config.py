@@ -38,6 +38,14 @@ class Settings:
     # Default API rate limit of a brand (requests/s and burst) unless the brand has its own.
     api_rate_default: float = 10.0
     api_burst_default: int = 20
+    # How long a send request may take before its outcome counts as ambiguous (reconciled later).
+    gateway_timeout_seconds: float = 10.0
+    # How long a consumer's claim on a message lasts; a SENDING message whose claim expired is
+    # reconciled with the gateway. Above the send consumer's Lambda timeout (30 s).
+    claim_lease_seconds: float = 60.0
+    # Slack in the send-slot spacing for a send reaching the gateway late (busy CPU, network
+    # jitter) without two sends landing in the same rate interval (dispatch.slot_interval).
+    send_rate_margin_seconds: float = 0.05
 
     @property
     def send_queue_name(self) -> str:
@@ -107,6 +115,9 @@ def get_settings() -> Settings:
         whatsapp_app_secret_param=_env("WHATSAPP_APP_SECRET_PARAM"),
         api_rate_default=float(_env("API_RATE_DEFAULT", "10")),
         api_burst_default=int(_env("API_BURST_DEFAULT", "20")),
+        gateway_timeout_seconds=float(_env("GATEWAY_TIMEOUT_SECONDS", "10")),
+        claim_lease_seconds=float(_env("CLAIM_LEASE_SECONDS", "60")),
+        send_rate_margin_seconds=float(_env("SEND_RATE_MARGIN_SECONDS", "0.05")),
     )
 
 

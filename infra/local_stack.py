@@ -31,7 +31,7 @@ from chalice.local import (
 from infra.local_resources import REGION, create_resources, put_local_secrets
 from infra.moto_server import MotoServer
 from infra.pumps import Pump, S3Pump, SchedulePump, SqsPump, StreamPump
-from infra.sandbox import SandboxServer
+from infra.sandbox import Faults, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
@@ -66,6 +66,9 @@ class LocalStack:
     send_consumers: int | None = None  # default: the handler's maximum_concurrency
     # The sandbox's status callbacks: off | delivered | undelivered (POST /sandbox/callbacks).
     status_callbacks: str = "off"
+    faults: Faults | None = None  # the sandbox's fault injection (infra/sandbox.py)
+    sqs_duplicate_share: float = 0.0  # share of SQS messages the pumps deliver twice
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. GATEWAY_TIMEOUT_SECONDS
     env: dict[str, str] = field(default_factory=dict)
     pumps: list[Pump] = field(default_factory=list)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -75,7 +78,7 @@ class LocalStack:
         self.api_port = self.api_port or free_port()
         self.moto = MotoServer(port=self.moto_port).start()
         self.moto_url = self.moto.url
-        self.sandbox = SandboxServer(port=self.sandbox_port).start()
+        self.sandbox = SandboxServer(port=self.sandbox_port, faults=self.faults).start()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         # moto keeps its state per process: start from empty, as a fresh account would.
         urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset",
@@ -99,6 +102,7 @@ class LocalStack:
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
             "PUBLIC_BASE_URL": self.api_url,
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            **self.extra_env,
         })
         from chalicelib import config as app_config
 
@@ -148,8 +152,10 @@ class LocalStack:
                 workers = source.maximum_concurrency or 1
                 if self.send_consumers and source.batch_size > 1:
                     workers = self.send_consumers
+                duplicates = self.sqs_duplicate_share if source.batch_size > 1 else 0.0
                 for worker in range(workers):
-                    self.pumps.append(SqsPump(self.app, name, source, sqs, url, worker))
+                    self.pumps.append(SqsPump(self.app, name, source, sqs, url, worker,
+                                              duplicate_share=duplicates))
             elif isinstance(source, DynamoDBEventConfig):
                 self.pumps.append(StreamPump(self.app, name, source, streams,
                                              self.env["MESSAGES_STREAM_ARN"]))

@@ -44,6 +44,7 @@ class SerialisedDynamoDB:
 
 # --- one table copy per transaction (analytics) ---------------------------------------------------
 # moto backs up a table before a transaction by deep-copying it once per *item* of the
+# moto 5.2's TransactWriteItems deep-copies the whole table once per item of the
 # transaction: a 100-item transaction on a table of N items costs 100 x N item copies, which made
 # stream-aggregation transactions (markers + counters) take seconds once the metrics table held a
 # few thousand markers. One copy per table and transaction is all the undo needs. Safe because

@@ -8,6 +8,7 @@ app.py is pumped with no change here.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 import uuid
@@ -44,11 +45,14 @@ class Pump(threading.Thread):
 
 class SqsPump(Pump):
     def __init__(self, app: Any, handler: str, config: SQSEventConfig, sqs: Any,
-                 queue_url: str, worker: int) -> None:
+                 queue_url: str, worker: int, duplicate_share: float = 0.0) -> None:
         super().__init__(f"sqs-{handler}-{worker}")
         self.app, self.handler, self.config = app, handler, config
         self.sqs, self.queue_url = sqs, queue_url
         self.queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{config.queue}"
+        # SQS is at-least-once: this share of received messages is delivered again later.
+        self.duplicate_share = duplicate_share
+        self.duplicated = 0
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -66,6 +70,8 @@ class SqsPump(Pump):
         received = response.get("Messages") or []
         if not received:
             return 0
+        if self.duplicate_share:
+            self._duplicate(received)
         event = {"Records": [{
             "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
             "attributes": m.get("Attributes", {}), "messageAttributes": {},
@@ -88,6 +94,14 @@ class SqsPump(Pump):
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                 for i, m in enumerate(done[start:start + 10])])
         return len(received)
+
+
+    def _duplicate(self, received: list[dict[str, Any]]) -> None:
+        copies = [m for m in received if random.random() < self.duplicate_share]
+        for m in copies:
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=m["Body"],
+                                  DelaySeconds=random.randint(0, 5))
+        self.duplicated += len(copies)
 
 
 class StreamPump(Pump):

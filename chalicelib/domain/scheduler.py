@@ -1,19 +1,36 @@
 """The send scheduler: when each recipient may be sent (sending window, every zone) and pacing.
 
 Pure functions over epoch seconds. A recipient's number may be in several time zones; an instant
-is inside its window only when it is inside the window in every one of them.
+is inside its window only when the *wall clock* reads inside the window in every one of them.
+
+Exactness across DST: a zone's open intervals are computed from its UTC-offset pieces (found by
+probing the zone, then bisecting each change to the second), so a window edge in a skipped or a
+repeated hour, a 23- or 25-hour day and half-hour zones all come out exactly as the wall clock
+says. Speed: recipients are grouped by their zone tuple; each group's open intervals are computed
+once, and due instants are handed out to whole runs of a group at a time (no zoneinfo call per
+recipient): 100,000 recipients take well under half a second (bench/scheduler.py).
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-LOOKAHEAD_DAYS = 8
+DAY = 86400
+LOOKAHEAD_DAYS = 8  # a window that does not open within this many days counts as "never"
+EXTEND_DAYS = 8  # how many more days of intervals a group gets when a long campaign needs them
+MAX_DAYS = 400  # beyond this a recipient is left unscheduled (None) rather than looping
+PROBE_SECONDS = 1800  # offset changes are found by probing every half hour, then bisecting
+# Due instants are spaced a hair more than 1/rate apart, so float rounding at epoch magnitudes
+# (~2e-7 s) can never put two of them closer than 1/rate.
+SPACING_EPSILON = 1e-6
+
+Interval = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -27,19 +44,37 @@ class Window:
         return cls(time.fromisoformat(start), time.max if end == "24:00" else
                    time.fromisoformat(end))
 
+    @property
+    def start_seconds(self) -> float:
+        return _seconds_of_day(self.start)
+
+    @property
+    def end_seconds(self) -> float:
+        return float(DAY) if self.end == time.max else _seconds_of_day(self.end)
+
     def contains_local(self, local: time) -> bool:
-        return self.start <= local < self.end
+        return self.start_seconds <= _seconds_of_day(local) < self.end_seconds
+
+
+def _seconds_of_day(value: time) -> float:
+    return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
 
 
 DEFAULT_WINDOW = Window(time(8, 0), time(21, 0))
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1024)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def _offset(tz: ZoneInfo, instant: float) -> int:
+    offset = datetime.fromtimestamp(instant, tz).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
 def in_window(zones: Sequence[str], window: Window, instant: float) -> bool:
+    """The wall clock reads inside the window in every zone (the definition; checked directly)."""
     for name in zones:
         local = datetime.fromtimestamp(instant, _zone(name)).time()
         if not window.contains_local(local):
@@ -47,25 +82,136 @@ def in_window(zones: Sequence[str], window: Window, instant: float) -> bool:
     return True
 
 
-def _window_starts(zone: str, window: Window, after: float) -> list[float]:
+# --- open intervals ------------------------------------------------------------------------
+
+
+def _offset_pieces(zone: str, t0: float, t1: float) -> list[tuple[float, float, int]]:
+    """[(from, to, utc offset seconds)] covering [t0, t1), split where the offset changes."""
     tz = _zone(zone)
-    day = datetime.fromtimestamp(after, tz).date()
-    starts = []
-    for offset in range(-1, LOOKAHEAD_DAYS + 1):
-        local = datetime.combine(day + timedelta(days=offset), window.start, tzinfo=tz)
-        starts.append(local.timestamp())
-    return starts
+    pieces: list[tuple[float, float, int]] = []
+    piece_start, offset = t0, _offset(tz, t0)
+    probe = t0
+    while probe < t1:
+        nxt = min(probe + PROBE_SECONDS, t1)
+        nxt_offset = _offset(tz, nxt) if nxt < t1 else offset
+        if nxt_offset != offset:
+            lo, hi = probe, nxt  # offset(lo) == offset, offset(hi) != offset
+            while hi - lo > 1:
+                mid = math.floor((lo + hi) / 2)
+                if _offset(tz, mid) == offset:
+                    lo = mid
+                else:
+                    hi = mid
+            pieces.append((piece_start, hi, offset))
+            piece_start, offset = hi, _offset(tz, hi)
+        probe = nxt
+    pieces.append((piece_start, t1, offset))
+    return pieces
+
+
+@lru_cache(maxsize=4096)
+def zone_intervals(zone: str, window: Window, t0: float, t1: float) -> tuple[Interval, ...]:
+    """The instants in [t0, t1) when the wall clock of `zone` reads inside `window`."""
+    start, end = window.start_seconds, window.end_seconds
+    out: list[Interval] = []
+    for p0, p1, offset in _offset_pieces(zone, t0, t1):
+        first_day = math.floor((p0 + offset) / DAY)
+        last_day = math.floor((p1 + offset) / DAY)
+        for day in range(first_day, last_day + 1):
+            a = max(p0, day * DAY + start - offset)
+            b = min(p1, day * DAY + end - offset)
+            if a < b:
+                if out and out[-1][1] >= a:
+                    out[-1] = (out[-1][0], max(out[-1][1], b))
+                else:
+                    out.append((a, b))
+    return tuple(out)
+
+
+def _intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo = max(a[i][0], b[j][0])
+        hi = min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def open_intervals(zones: Sequence[str], window: Window, t0: float, t1: float) -> list[Interval]:
+    """The instants in [t0, t1) inside the window in every zone, as sorted disjoint intervals."""
+    result: list[Interval] | None = None
+    for name in dict.fromkeys(zones):
+        intervals = list(zone_intervals(name, window, t0, t1))
+        result = intervals if result is None else _intersect(result, intervals)
+        if not result:
+            return []
+    return result or []
+
+
+def _day_floor(instant: float) -> float:
+    return float(math.floor(instant / DAY) * DAY)
 
 
 def next_open(zones: Sequence[str], window: Window, after: float) -> float | None:
     """The earliest instant >= `after` inside the window in every zone, or None within 8 days."""
-    if in_window(zones, window, after):
-        return after
-    candidates = sorted({s for z in zones for s in _window_starts(z, window, after) if s > after})
-    for candidate in candidates:
-        if in_window(zones, window, candidate):
-            return candidate
+    t0 = _day_floor(after)
+    for a, b in open_intervals(tuple(zones), window, t0, t0 + (LOOKAHEAD_DAYS + 1) * DAY):
+        if b > after:
+            return max(a, after)
     return None
+
+
+def seconds_until_close(zones: Sequence[str], window: Window, instant: float) -> float:
+    """How long the window stays open from `instant` in every zone (0 when it is closed; inf
+    when it never closes, e.g. 00:00-24:00 in one zone)."""
+    t0 = _day_floor(instant)
+    t1 = t0 + (LOOKAHEAD_DAYS + 1) * DAY
+    for a, b in open_intervals(tuple(zones), window, t0, t1):
+        if a <= instant < b:
+            return math.inf if b >= t1 else b - instant
+    return 0.0
+
+
+# --- pacing --------------------------------------------------------------------------------
+
+
+class _Group:
+    """Recipients sharing one zone tuple: their open intervals, extended lazily."""
+
+    def __init__(self, zones: tuple[str, ...], window: Window, start: float,
+                 indices: list[int]) -> None:
+        self.zones, self.window = zones, window
+        self.indices = indices
+        self.next = 0  # position in indices of the next recipient to schedule
+        self.covered_from = _day_floor(start)
+        self.covered_to = self.covered_from + (LOOKAHEAD_DAYS + 1) * DAY
+        self.limit = self.covered_from + MAX_DAYS * DAY
+        self.intervals = [iv for iv in open_intervals(zones, window, self.covered_from,
+                                                      self.covered_to) if iv[1] > start]
+        self.pos = 0
+
+    def interval_at_or_after(self, instant: float) -> Interval | None:
+        """The open interval containing `instant` or the next one after it (None: never)."""
+        while True:
+            while self.pos < len(self.intervals) and self.intervals[self.pos][1] <= instant:
+                self.pos += 1
+            if self.pos < len(self.intervals):
+                return self.intervals[self.pos]
+            if self.covered_to >= self.limit:
+                return None
+            t0, self.covered_to = self.covered_to, min(self.limit,
+                                                       self.covered_to + EXTEND_DAYS * DAY)
+            more = open_intervals(self.zones, self.window, t0, self.covered_to)
+            if more and self.intervals and more[0][0] <= self.intervals[-1][1]:
+                self.intervals[-1] = (self.intervals[-1][0], more[0][1])
+                more = more[1:]
+            self.intervals.extend(more)
 
 
 def schedule(
@@ -76,46 +222,67 @@ def schedule(
 ) -> list[float | None]:
     """Due instant per recipient (None: the window never opens in all its zones).
 
-    Due instants are at least 1/rate apart, so any interval of T seconds holds at most
-    ceil(rate * T) of them; each lies inside its recipient's window in every zone.
+    Due instants are more than 1/rate apart, so any interval of T seconds holds at most
+    ceil(rate * T) of them, however many windows open at the same moment; each lies inside its
+    recipient's window in every zone. Among recipients whose window is open, the group whose
+    window closes first goes first (earliest deadline first), so as many as possible go today;
+    within a group, in list order.
     """
     if rate <= 0:
         raise ValueError("rate must be positive")
-    interval = 1.0 / rate
+    interval = 1.0 / rate + SPACING_EPSILON
     due: list[float | None] = [None] * len(zones_per_recipient)
-    open_cache: dict[tuple[str, ...], float | None] = {}
-    heap: list[tuple[float, int]] = []
+    by_zones: dict[tuple[str, ...], list[int]] = {}
     for index, zones in enumerate(zones_per_recipient):
-        key = tuple(zones)
-        if key not in open_cache:
-            open_cache[key] = next_open(key, window, start)
-        opens = open_cache[key]
-        if opens is not None:
-            heap.append((opens, index))
-    heapq.heapify(heap)
-    cursor = float("-inf")
-    while heap:
-        earliest, index = heapq.heappop(heap)
-        instant = max(earliest, cursor)
-        zones = zones_per_recipient[index]
-        if instant != earliest and not in_window(zones, window, instant):
-            reopened = next_open(zones, window, instant)
-            if reopened is not None:
-                heapq.heappush(heap, (reopened, index))
+        by_zones.setdefault(tuple(zones), []).append(index)
+    groups = [_Group(zones, window, start, indices) for zones, indices in by_zones.items()]
+
+    waiting: list[tuple[float, int]] = []  # (opens at, group)
+    for gid, group in enumerate(groups):
+        first = group.interval_at_or_after(start)
+        if first is not None and first[0] < start + LOOKAHEAD_DAYS * DAY:
+            waiting.append((max(first[0], start), gid))
+    heapq.heapify(waiting)
+    ready: list[tuple[float, int]] = []  # (its open interval closes at, group)
+    base, step = start, 0  # the next free instant is base + step * interval
+
+    while waiting or ready:
+        cursor = base + step * interval
+        if not ready and waiting[0][0] > cursor:
+            base, step = waiting[0][0], 0
+            cursor = base
+        while waiting and waiting[0][0] <= cursor:
+            _, gid = heapq.heappop(waiting)
+            current = groups[gid].interval_at_or_after(cursor)
+            if current is None:
+                continue
+            if current[0] > cursor:
+                heapq.heappush(waiting, (current[0], gid))
+            else:
+                heapq.heappush(ready, (current[1], gid))
+        if not ready:
             continue
-        due[index] = instant
-        cursor = instant + interval
+        closes, gid = heapq.heappop(ready)
+        group = groups[gid]
+        if closes <= cursor:  # its interval ended while others were sent: wait for the next
+            following = group.interval_at_or_after(cursor)
+            if following is not None:
+                heapq.heappush(waiting if following[0] > cursor else ready,
+                               (following[0] if following[0] > cursor else following[1], gid))
+            continue
+        stop = min(closes, waiting[0][0]) if waiting else closes
+        slots = max(1, math.ceil((stop - cursor) / interval))
+        count = min(slots, len(group.indices) - group.next)
+        while count > 1 and base + (step + count - 1) * interval >= closes:
+            count -= 1
+        for offset, index in enumerate(group.indices[group.next:group.next + count]):
+            due[index] = base + (step + offset) * interval
+        group.next += count
+        step += count
+        if group.next < len(group.indices):
+            heapq.heappush(ready, (closes, gid))
     return due
 
 
-def seconds_until_close(zones: Sequence[str], window: Window, instant: float) -> float:
-    """How long the window stays open from `instant` in every zone (0 when it is closed)."""
-    if not in_window(zones, window, instant):
-        return 0.0
-    remaining = float("inf")
-    for name in zones:
-        tz = _zone(name)
-        local = datetime.fromtimestamp(instant, tz)
-        close = datetime.combine(local.date(), window.end, tzinfo=tz).timestamp()
-        remaining = min(remaining, close - instant)
-    return max(0.0, remaining)
+def utc(instant: float) -> datetime:
+    return datetime.fromtimestamp(instant, UTC)

@@ -11,6 +11,7 @@ Failures become one GatewayError with a `kind` the send path acts on:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -28,6 +29,8 @@ OPTED_OUT_CODES = {21610}
 NOT_WHATSAPP_CODES = {63003, 63024}
 TRANSIENT_CODES = {20429, 21611, 30001}
 REQUEST_TIMEOUT_SECONDS = 10.0
+LOOKUP_PAGE_SIZE = 50
+CLOCK_SKEW_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,10 @@ def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
 class TwilioGateway:
     """Talks to Twilio, or to anything that speaks its API (the sandbox) at settings' base URL."""
 
-    def __init__(self, account_sid: str, auth_token: str, base_url: str | None) -> None:
+    def __init__(self, account_sid: str, auth_token: str, base_url: str | None,
+                 timeout_seconds: float = REQUEST_TIMEOUT_SECONDS) -> None:
         self.client = Client(account_sid, auth_token or "sandbox",
-                             http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS))
+                             http_client=TwilioHttpClient(timeout=timeout_seconds))
         if base_url:
             self.client.api.base_url = base_url.rstrip("/")
         # twilio imports its API modules on first use (~0.1 s); do it now, not at a send slot.
@@ -100,10 +104,46 @@ class TwilioGateway:
             raise classify(exc) from exc
         return SentMessage(sid=str(message.sid), status=str(message.status))
 
+    def find_sent(self, *, to: str, from_: str, since: float,
+                  body: str | None = None) -> SentMessage | None:
+        """The message the gateway took from `from_` to `to` at or after `since`, if any.
+
+        Lists by To and From (newest first) and filters on date_created here: a DateSent filter
+        would miss a message the gateway took but has not sent yet (date_sent is empty until
+        then), which is exactly the case a reconciliation must not miss.
+        """
+        try:
+            found = self.messages.list(to=to, from_=from_, page_size=LOOKUP_PAGE_SIZE,
+                                       limit=LOOKUP_PAGE_SIZE)
+        except Exception as exc:  # noqa: BLE001 - classify() re-raises what it does not know
+            raise classify(exc) from exc
+        earliest = datetime.fromtimestamp(since - CLOCK_SKEW_SECONDS, UTC)
+        for message in found:
+            created = message.date_created
+            if created is not None and created < earliest:
+                continue
+            if body is not None and message.body not in (None, body):
+                continue
+            return SentMessage(sid=str(message.sid), status=str(message.status))
+        return None
+
+    def fetch(self, sid: str) -> SentMessage | None:
+        try:
+            message = self.messages(sid).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise classify(exc) from exc
+        except Exception as exc:  # noqa: BLE001
+            raise classify(exc) from exc
+        return SentMessage(sid=str(message.sid), status=str(message.status))
+
 
 @lru_cache(maxsize=32)
 def get_gateway(secret_ref: str | None = None) -> TwilioGateway:
     """The gateway with the stage's credentials, or a brand's own (`secret_ref`); credentials
     are read from SSM / Secrets Manager by reference (chalicelib/secrets.py)."""
     account_sid, auth_token = secrets.gateway_credentials(secret_ref)
-    return TwilioGateway(account_sid, auth_token, get_settings().twilio_api_base)
+    settings = get_settings()
+    return TwilioGateway(account_sid, auth_token, settings.twilio_api_base,
+                         settings.gateway_timeout_seconds)

@@ -1,8 +1,16 @@
 """The send consumer: one SQS batch of messages due about now -> gateway calls.
 
-Per message, in order (DESIGN "Send"): campaign still running? consumer opted out? due and inside
-the window now? Then claim (conditional write with an attempt id), wait for the rate slot, send,
-record. Returns the SQS message ids that must be retried (partial batch failure).
+Per message, in order (DESIGN "Send"): campaign still running? consumer opted out? due? Then
+claim (conditional write with an attempt id; it returns the stored message, so no extra read),
+check the window in every zone of the number, reserve a send slot on the campaign's and the
+sender's rate limiters, wait for the slot, send, record. Returns the SQS message ids that must be
+retried (partial batch failure).
+
+Gateway outcomes: transient -> back on the queue with exponential backoff and jitter, FAILED with
+the last error after MAX_ATTEMPTS; permanent -> FAILED with the code; 21610 -> opted out
+brand-wide and SKIPPED; not on WhatsApp -> a prioritized campaign sends the SMS fallback;
+ambiguous (no answer) -> left SENDING and reconciled with the gateway (services/reconcile_sends.py),
+never resent blind.
 """
 
 from __future__ import annotations
@@ -22,22 +30,32 @@ from typing import Any
 from chalicelib.config import get_settings
 from chalicelib.domain import scheduler
 from chalicelib.logging import logger
-from chalicelib.messaging.gateway import GatewayError, get_gateway
+from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError, get_gateway
 from chalicelib.services import queues
-from chalicelib.store import brands, campaigns, limits, messages, optouts
+from chalicelib.store import brands, campaigns, limits, messages, optouts, templates
 from chalicelib.store.models import CampaignModel, MessageModel
 
-CLAIM_LEASE_SECONDS = 120.0
 MAX_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_MAX_SECONDS = 900.0
 EARLY_TOLERANCE_SECONDS = 1.0  # a message this close to due is held in the consumer, not requeued
-# Slots are spaced so that a send reaching the gateway up to LATE_MARGIN_SECONDS after its slot
-# still keeps every interval of T seconds at or below ceil(rate * T) sends (slot_interval). A send
-# may start at most START_TOLERANCE_SECONDS late (else it is requeued), leaving the rest of the
-# margin for the request to travel.
-LATE_MARGIN_SECONDS = 0.05
-START_TOLERANCE_SECONDS = 0.02
+# Slots are spaced so that a send reaching the gateway up to the rate margin (settings,
+# SEND_RATE_MARGIN_SECONDS, default 0.05 s) after its slot still keeps every interval of T seconds
+# at or below ceil(rate * T) sends (slot_interval). A send may start at most START_TOLERANCE of
+# that margin late (else it takes a new slot), leaving the rest for the request to travel.
+START_TOLERANCE = 0.4
+SLOT_LEAD_SECONDS = 0.05  # the first slot of a reservation, so its thread is there in time
+LATE_RETRIES = 3  # a send late for its slot reserves a new one this many times, then requeues
 SENDER_RATE_DEFAULTS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0, "whatsapp": 80.0}
+MAX_VALIDITY_SECONDS = 36000
 SEND_BUDGET_SECONDS = 10.0  # how long one invocation may wait for slots (Lambda timeout is 30 s)
+STATUS_FRESH_SECONDS = 1.0  # a send goes only if the campaign was seen RUNNING this recently
+CACHE_SECONDS = 30.0  # brand time zone and sender limits, per Lambda container
+NOT_WHATSAPP = {str(c) for c in NOT_WHATSAPP_CODES}
+
+# Fault injection for tests of crash safety: called after the gateway took a message and before
+# it is recorded; a hook that raises plays a consumer that dies right there.
+AFTER_SEND_HOOKS: list[Callable[[str, str], None]] = []
 
 
 @dataclass(frozen=True)
@@ -48,16 +66,63 @@ class QueuedMessage:
     phone: str
     due_at: float
     retry: int = 0
+    fallback: bool = False  # prioritized: the number is not on WhatsApp, send the SMS
 
     @classmethod
     def parse(cls, message_id: str, body: str) -> QueuedMessage:
         data = json.loads(body)
         return cls(message_id, data["brand_id"], data["campaign_id"], data["phone"],
-                   float(data.get("due_at") or 0), int(data.get("retry") or 0))
+                   float(data.get("due_at") or 0), int(data.get("retry") or 0),
+                   bool(data.get("fallback")))
 
     def body(self, retry: int | None = None) -> dict[str, Any]:
-        return {"brand_id": self.brand_id, "campaign_id": self.campaign_id, "phone": self.phone,
-                "due_at": self.due_at, "retry": self.retry if retry is None else retry}
+        body: dict[str, Any] = {"brand_id": self.brand_id, "campaign_id": self.campaign_id,
+                                "phone": self.phone, "due_at": self.due_at,
+                                "retry": self.retry if retry is None else retry}
+        if self.fallback:
+            body["fallback"] = True
+        return body
+
+
+@dataclass(frozen=True)
+class Claimed:
+    item: QueuedMessage
+    message: MessageModel
+    attempt: str
+    claimed_at: float
+    zones: list[str]
+    channel: str  # "sms" or "whatsapp": what this attempt sends
+    sender: str  # the from-number whose limit applies
+
+
+class _Cache:
+    """Per-container cache of slow-changing reads (brand zone, sender limits)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[float, Any]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], Any], now: float) -> Any:
+        with self.lock:
+            hit = self.values.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        value = load()
+        with self.lock:
+            self.values[key] = (now, value)
+        return value
+
+
+_CACHE = _Cache()
+
+
+def sender_rate(number: str) -> float:
+    """Messages per second `number` may send: its own setting, else its kind's default."""
+    sender = brands.get_sender_number(number)
+    if sender is not None and sender.rate:
+        return float(sender.rate)
+    kind = sender.kind if sender is not None else "long_code"
+    return SENDER_RATE_DEFAULTS.get(kind, 1.0)
 
 
 class Dispatcher:
@@ -67,6 +132,9 @@ class Dispatcher:
         self.sleep = sleep
         self.requeue: list[queues.Outgoing] = []
         self.lock = threading.Lock()
+        self.settings = get_settings()
+        self.status_seen: dict[str, tuple[float, str]] = {}
+        self.tolerance = START_TOLERANCE * self.settings.send_rate_margin_seconds
 
     def handle(self, records: Sequence[tuple[str, str]]) -> list[str]:
         failures: list[str] = []
@@ -91,10 +159,13 @@ class Dispatcher:
             self.requeue = []
         return failures
 
+    # --- before the send ----------------------------------------------------------------------
+
     def _campaign_batch(self, brand_id: str, campaign_id: str,
                         items: list[QueuedMessage]) -> None:
         now = self.clock()
         campaign = campaigns.get(brand_id, campaign_id)
+        self.status_seen[campaign_id] = (now, campaign.status)
         if campaign.status != "RUNNING":
             reason = {"CANCELLED": "the campaign was cancelled"}.get(
                 campaign.status, f"the campaign is {campaign.status}")
@@ -103,11 +174,14 @@ class Dispatcher:
             return
         blocked = optouts.opted_out(brand_id, [i.phone for i in items])
         window = scheduler.Window.parse(campaign.window_start, campaign.window_end)
-        brand = brands.get_brand(brand_id)
-        intervals = self._intervals(campaign)
-        room = max(1, int(SEND_BUDGET_SECONDS / max(intervals.values())))
-        ready: list[tuple[QueuedMessage, MessageModel, str]] = []
+        brand_zone = _CACHE.get(f"zone#{brand_id}",
+                                lambda: brands.get_brand(brand_id).time_zone, now)
+        ready: list[Claimed] = []
+        seen: set[str] = set()
         for item in items:
+            if item.phone in seen:
+                continue  # the same message twice in one batch: the claim would refuse it anyway
+            seen.add(item.phone)
             if item.phone in blocked:
                 messages.skip(campaign_id, item.phone, "OPTED_OUT",
                               "the consumer opted out of this brand's messages", now)
@@ -115,70 +189,134 @@ class Dispatcher:
             if item.due_at > now + EARLY_TOLERANCE_SECONDS:
                 self._wait_longer(item, item.due_at, now)
                 continue
-            message = messages.get(campaign_id, item.phone)
-            if message is None or message.status not in messages.WAITING:
-                continue  # already handled (a duplicate delivery) or removed
-            zones = list(message.zones or []) or [brand.time_zone]
-            if not scheduler.in_window(zones, window, now):
-                opens = scheduler.next_open(zones, window, now)
-                if opens is None:
-                    messages.skip(campaign_id, item.phone, "NO_WINDOW",
-                                  "the sending window never opens in all of the number's "
-                                  "time zones", now)
-                else:
-                    self._wait_longer(item, opens, now)
-                continue
-            if len(ready) >= room:
-                self._wait_longer(item, now + len(ready) * max(intervals.values()), now)
-                continue
             attempt = uuid.uuid4().hex
-            if messages.claim(campaign_id, item.phone, attempt, now, CLAIM_LEASE_SECONDS):
-                ready.append((item, message, attempt))
-        if ready:
-            self._send_paced(campaign, ready, window, brand.time_zone, intervals)
+            message = messages.claim(campaign_id, item.phone, attempt, now,
+                                     self.settings.claim_lease_seconds)
+            if message is None:
+                continue  # already handled (a duplicate delivery), claimed elsewhere or removed
+            zones = list(message.zones or []) or [brand_zone]
+            if not scheduler.in_window(zones, window, now):
+                self._outside_window(item, attempt, zones, window, now)
+                continue
+            channel, sender = self._route(campaign, message, item)
+            ready.append(Claimed(item, message, attempt, now, zones, channel, sender))
+        by_sender: dict[str, list[Claimed]] = defaultdict(list)
+        for claimed in ready:
+            by_sender[claimed.sender].append(claimed)
+        for sender, group in by_sender.items():
+            self._send_paced(campaign, sender, group, window)
 
     @staticmethod
-    def _intervals(campaign: CampaignModel) -> dict[str, float]:
-        """Seconds between sends for each limiter: the campaign's rate and its sender's."""
-        sender = brands.get_sender_number(campaign.from_number)
-        if sender is not None and sender.rate:
-            sender_rate = float(sender.rate)
-        else:
-            kind = sender.kind if sender is not None else "long_code"
-            sender_rate = SENDER_RATE_DEFAULTS.get(kind, 1.0)
-        return {f"campaign#{campaign.campaign_id}": slot_interval(float(campaign.send_rate)),
-                f"sender#{campaign.from_number}": slot_interval(sender_rate)}
+    def _route(campaign: CampaignModel, message: MessageModel,
+               item: QueuedMessage) -> tuple[str, str]:
+        """(channel, from-number) of this attempt."""
+        if campaign.channel == "sms":
+            return "sms", campaign.from_number
+        if (campaign.channel == "prioritized" and campaign.fallback_from_number
+                and (item.fallback or (message.error_code or "") in NOT_WHATSAPP)):
+            return "sms", campaign.fallback_from_number
+        return "whatsapp", campaign.from_number
 
-    def _send_paced(self, campaign: CampaignModel,
-                    ready: list[tuple[QueuedMessage, MessageModel, str]],
-                    window: scheduler.Window, brand_zone: str,
-                    intervals: dict[str, float]) -> None:
+    def _outside_window(self, item: QueuedMessage, attempt: str, zones: list[str],
+                        window: scheduler.Window, now: float) -> None:
+        opens = scheduler.next_open(zones, window, now)
+        cid = item.campaign_id
+        if opens is None:
+            messages.skip_claimed(cid, item.phone, attempt, "NO_WINDOW",
+                                  "the sending window never opens in all of the number's "
+                                  "time zones", now)
+        elif opens - now <= queues.MAX_DELAY_SECONDS:
+            if messages.release_claim(cid, item.phone, attempt, None, None, now, due_at=opens):
+                self._requeue(queues.Outgoing({**item.body(), "due_at": opens},
+                                              math.ceil(opens - now)))
+        else:
+            messages.release_claim(cid, item.phone, attempt, None, None, now, due_at=opens,
+                                   in_queue=False)
+
+    def _send_paced(self, campaign: CampaignModel, sender: str, ready: list[Claimed],
+                    window: scheduler.Window) -> None:
+        now = self.clock()
+        rate = float(_CACHE.get(f"rate#{sender}", lambda: sender_rate(sender), now))
+        margin = self.settings.send_rate_margin_seconds
+        intervals = {
+            f"campaign#{campaign.campaign_id}": slot_interval(float(campaign.send_rate), margin),
+            f"sender#{sender}": slot_interval(rate, margin)}
         get_gateway()  # built before the first slot, so no send starts late for it
-        first, gap = limits.reserve(intervals, len(ready), self.clock)
+        first, gap, granted = limits.reserve_within(intervals, len(ready), self.clock,
+                                                    SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
+        # Over the limit (the sender is busy with other campaigns, or this batch is bigger than
+        # the budget): the rest waits for its turn on the queue; never dropped.
+        for index, claimed in enumerate(ready[granted:]):
+            due = first + (granted + index) * gap
+            self._give_back(claimed, due, "waiting for the sender's or campaign's send rate")
+        if not granted:
+            return
         # One thread per message, each waiting for its own slot: a slow gateway answer must not
         # make the next message late for its slot.
-        with ThreadPoolExecutor(max_workers=len(ready)) as pool:
-            for index, (item, message, attempt) in enumerate(ready):
-                pool.submit(self._send_at, first + index * gap, campaign, item, message, attempt,
-                            window, brand_zone)
+        with ThreadPoolExecutor(max_workers=granted) as pool:
+            for index, claimed in enumerate(ready[:granted]):
+                pool.submit(self._send_at, first + index * gap, campaign, claimed, window,
+                            intervals)
 
-    def _send_at(self, slot: float, campaign: CampaignModel, item: QueuedMessage,
-                 message: MessageModel, attempt: str, window: scheduler.Window,
-                 brand_zone: str) -> None:
+    def _give_back(self, claimed: Claimed, due: float, reason: str | None) -> None:
+        """Release the claim (nothing was sent) and put the message back on the queue."""
+        item, now = claimed.item, self.clock()
+        if messages.release_claim(item.campaign_id, item.phone, claimed.attempt, None, reason,
+                                  now, due_at=max(due, now)):
+            self._requeue(queues.Outgoing({**item.body(), "due_at": max(due, now)},
+                                          math.ceil(max(0.0, due - now))))
+
+    def _still_running(self, campaign: CampaignModel) -> bool:
+        """The campaign's status as seen at most STATUS_FRESH_SECONDS ago (cancel is honoured
+        within that, at the cost of about one read per second per consumer)."""
+        now = self.clock()
+        with self.lock:
+            seen_at, status = self.status_seen.get(campaign.campaign_id, (0.0, ""))
+            fresh = now - seen_at <= STATUS_FRESH_SECONDS
+        if not fresh:
+            status = campaigns.get(campaign.brand_id, campaign.campaign_id).status
+            with self.lock:
+                self.status_seen[campaign.campaign_id] = (now, status)
+        return status == "RUNNING"
+
+    def _send_at(self, slot: float, campaign: CampaignModel, claimed: Claimed,
+                 window: scheduler.Window, intervals: dict[str, float]) -> None:
+        item = claimed.item
         try:
-            wait = slot - self.clock()
-            if wait > 0:
-                self.sleep(wait)
-            now = self.clock()
-            zones = list(message.zones or []) or [brand_zone]
-            if now - slot > START_TOLERANCE_SECONDS or not scheduler.in_window(zones, window, now):
-                # Too late for the slot (sending now could exceed the rate) or the window closed
-                # while waiting: give it back untouched, it goes on a later slot.
-                messages.release_claim(campaign.campaign_id, item.phone, attempt, "RESCHEDULED",
-                                       "waiting for a send slot", now)
-                self._requeue(queues.Outgoing(item.body(), 0))
+            for _ in range(LATE_RETRIES + 1):
+                wait = slot - self.clock()
+                if wait > 0:
+                    self.sleep(wait)
+                if self.clock() - slot <= self.tolerance:
+                    break
+                # Late for the slot (a busy machine): sending now could exceed the rate. Take
+                # a new slot rather than a trip through the queue.
+                try:
+                    first, _, granted = limits.reserve_within(
+                        intervals, 1, self.clock, SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
+                except limits.LimiterContended:
+                    first, granted = self.clock() + 1.0, 0
+                if not granted:
+                    self._give_back(claimed, first, "waiting for a send slot")
+                    return
+                slot = first
+            else:
+                self._give_back(claimed, self.clock(), "waiting for a send slot")
                 return
-            self._send_one(campaign, item, message, attempt, zones, window, now)
+            if not self._still_running(campaign):
+                messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "CANCELLED",
+                                      "the campaign was cancelled", self.clock())
+                return
+            now = self.clock()
+            lease_left = claimed.claimed_at + self.settings.claim_lease_seconds - now
+            if (now - slot > self.tolerance
+                    or lease_left < self.settings.gateway_timeout_seconds + 1
+                    or not scheduler.in_window(claimed.zones, window, now)):
+                # Late after the status check, the claim is about to expire, or the window
+                # closed while waiting: give it back untouched.
+                self._give_back(claimed, now, "waiting for a send slot")
+                return
+            self._send_one(campaign, claimed, window, now)
         except Exception:
             # The claim stays; the message is reconciled rather than resent blind.
             logger.exception("send failed", extra={"campaign_id": campaign.campaign_id})
@@ -187,28 +325,45 @@ class Dispatcher:
         with self.lock:
             self.requeue.append(outgoing)
 
-    def _send_one(self, campaign: CampaignModel, item: QueuedMessage, message: MessageModel,
-                  attempt: str, zones: list[str], window: scheduler.Window, now: float) -> None:
-        settings = get_settings()
-        validity = int(scheduler.seconds_until_close(zones, window, now))
-        callback = (f"{settings.public_base_url}/webhooks/twilio/status"
-                    if settings.public_base_url else None)
+    # --- the send -----------------------------------------------------------------------------
+
+    def _send_one(self, campaign: CampaignModel, claimed: Claimed, window: scheduler.Window,
+                  now: float) -> None:
+        item, message = claimed.item, claimed.message
+        # The provider drops the message when the window closes (Twilio allows at most 10 h).
+        validity = int(min(MAX_VALIDITY_SECONDS,
+                           scheduler.seconds_until_close(claimed.zones, window, now)))
+        base = self.settings.public_base_url
+        callback = f"{base}/webhooks/twilio/status" if base else None
         cid = campaign.campaign_id
         try:
-            sent = get_gateway().send(to=item.phone, from_=campaign.from_number,
-                                      body=message.text or "", status_callback=callback,
-                                      validity_seconds=validity)
+            if claimed.channel == "whatsapp":
+                content_sid = _content_sid(campaign)
+                variables = {str(i + 1): v for i, v in enumerate(message.variables or [])}
+                sent = get_gateway().send(
+                    to=f"whatsapp:{item.phone}", from_=f"whatsapp:{claimed.sender}",
+                    content_sid=content_sid, content_variables=json.dumps(variables),
+                    status_callback=callback, validity_seconds=validity)
+            else:
+                body = message.text or ""
+                if campaign.channel == "prioritized":
+                    body = message.fallback_text or message.text or ""
+                sent = get_gateway().send(to=item.phone, from_=claimed.sender, body=body,
+                                          status_callback=callback, validity_seconds=validity)
         except GatewayError as error:
-            self._gateway_failed(campaign, item, attempt, error)
+            self._gateway_failed(campaign, claimed, error)
             return
-        if not messages.record_sent(cid, item.phone, attempt, sent.sid, "sms", self.clock()):
+        for hook in AFTER_SEND_HOOKS:
+            hook(cid, item.phone)
+        if not messages.record_sent(cid, item.phone, claimed.attempt, sent.sid, claimed.channel,
+                                    self.clock(), due_at=item.due_at or None):
             logger.warning("sent but the claim was lost", extra={"campaign_id": cid,
                                                                  "sid": sent.sid})
 
-    def _gateway_failed(self, campaign: CampaignModel, item: QueuedMessage, attempt: str,
+    def _gateway_failed(self, campaign: CampaignModel, claimed: Claimed,
                         error: GatewayError) -> None:
         now = self.clock()
-        cid = campaign.campaign_id
+        item, attempt, cid = claimed.item, claimed.attempt, campaign.campaign_id
         log = {"campaign_id": cid, "code": error.code, "kind": error.kind}
         if error.kind == "transient":
             if item.retry + 1 >= MAX_ATTEMPTS:
@@ -216,17 +371,29 @@ class Dispatcher:
                                        f"gave up after {MAX_ATTEMPTS} attempts: {error.message}",
                                        now)
                 return
-            messages.release_claim(cid, item.phone, attempt, error.code, error.message, now)
-            backoff = min(900.0, 2 ** item.retry * 5) * random.uniform(0.8, 1.2)
-            self._requeue(queues.Outgoing(item.body(retry=item.retry + 1), int(backoff)))
+            delay = backoff_seconds(item.retry)
+            if messages.release_claim(cid, item.phone, attempt, error.code, error.message, now,
+                                      due_at=now + delay):
+                self._requeue(queues.Outgoing(item.body(retry=item.retry + 1), math.ceil(delay)))
             logger.info("transient gateway error, retrying", extra=log)
         elif error.kind == "opted_out":
             optouts.add(campaign.brand_id, item.phone, "gateway", None, now)
-            messages.skip(cid, item.phone, "OPTED_OUT",
-                          f"the carrier reports the consumer opted out ({error.code})", now,
-                          from_statuses=("SENDING",))
+            messages.skip_claimed(cid, item.phone, attempt, "OPTED_OUT",
+                                  f"the carrier reports the consumer opted out ({error.code})",
+                                  now)
+        elif error.kind == "not_whatsapp" and (campaign.channel == "prioritized"
+                                               and campaign.fallback_from_number
+                                               and claimed.channel == "whatsapp"):
+            # The number cannot receive WhatsApp: the same content goes by SMS, paced by the
+            # fallback number's limit (the next pass routes it there by this error code).
+            if messages.release_claim(cid, item.phone, attempt, error.code,
+                                      "not on WhatsApp; sending the SMS fallback", now):
+                self._requeue(queues.Outgoing({**item.body(), "fallback": True}, 0))
         elif error.kind == "ambiguous":
-            # The gateway may have accepted it: leave it SENDING; never resend blind.
+            # The gateway may have taken it: stays SENDING; reconciled (looked up) before any
+            # resend, once the request can no longer be in flight.
+            messages.mark_ambiguous(cid, item.phone, attempt, error.code, error.message, now,
+                                    reconcile_after=2 * self.settings.gateway_timeout_seconds)
             logger.warning("ambiguous send outcome; left for reconciliation", extra=log)
         else:
             messages.record_failed(cid, item.phone, attempt, error.code, error.message, now)
@@ -235,18 +402,33 @@ class Dispatcher:
         delay = due_at - now
         if delay <= queues.MAX_DELAY_SECONDS:
             self._requeue(queues.Outgoing({**item.body(), "due_at": due_at},
-                                                int(delay + 0.999)))
+                                          math.ceil(delay)))
         else:
             messages.reschedule(item.campaign_id, item.phone, due_at, now)
 
 
-def slot_interval(rate: float) -> float:
+def _content_sid(campaign: CampaignModel) -> str:
+    template = templates.get_template(campaign.brand_id, campaign.template_id or "")
+    if template is None or template.status != "APPROVED" or not template.content_sid:
+        state = "missing" if template is None else template.status
+        raise GatewayError("permanent", "TEMPLATE_UNAVAILABLE",
+                           f"the campaign's WhatsApp template is {state}")
+    return str(template.content_sid)
+
+
+def backoff_seconds(retry: int) -> float:
+    """Exponential backoff with jitter: 5 s, 10 s, 20 s... (+-20%), at most 15 minutes."""
+    ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** retry)
+    return float(ceiling * random.uniform(0.8, 1.2))
+
+
+def slot_interval(rate: float, margin: float = 0.05) -> float:
     """Seconds between send slots for `rate` messages/second.
 
-    With sends starting up to LATE_MARGIN_SECONDS after their slot, any ceil(rate) + 1
+    With sends reaching the gateway up to `margin` seconds after their slot, any ceil(rate) + 1
     consecutive sends still span at least one second: no second holds more than ceil(rate).
     """
-    return 1.0 / rate + LATE_MARGIN_SECONDS / max(1, math.ceil(rate))
+    return 1.0 / rate + margin / max(1, math.ceil(rate))
 
 
 def handle_batch(records: Sequence[tuple[str, str]]) -> list[str]:

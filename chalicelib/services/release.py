@@ -7,7 +7,7 @@ import time
 
 from chalicelib.config import get_settings
 from chalicelib.logging import logger
-from chalicelib.services import queues
+from chalicelib.services import queues, reconcile_sends
 from chalicelib.store import campaigns, messages
 from chalicelib.store.models import CampaignModel
 
@@ -18,7 +18,8 @@ def tick(now: float | None = None) -> dict[str, int]:
     now = time.time() if now is None else now
     started = start_due_campaigns(now)
     released = release_messages(now)
-    return {"campaigns_started": started, "messages_released": released}
+    swept = reconcile_sends.sweep(now)
+    return {"campaigns_started": started, "messages_released": released, **swept}
 
 
 def start_due_campaigns(now: float) -> int:

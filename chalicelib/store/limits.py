@@ -7,6 +7,7 @@ one transaction conditioned on the values it read, so concurrent consumers never
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 from botocore.exceptions import ClientError
@@ -28,6 +29,19 @@ def reserve(intervals: Mapping[str, float], count: int,
     Returns (first slot, gap): send i may start at first + i * gap and not before; the gap is
     the largest interval, so every limiter's own spacing holds.
     """
+    first, gap, _ = reserve_within(intervals, count, clock, None)
+    return first, gap
+
+
+def reserve_within(intervals: Mapping[str, float], count: int, clock: Callable[[], float],
+                   max_wait: float | None, lead: float = 0.0) -> tuple[float, float, int]:
+    """Like reserve(), but only the slots that start within `max_wait` seconds from now.
+
+    Returns (first slot, gap, granted): `granted` (0..count) consecutive slots from `first`. When
+    a limiter is booked further ahead (a sender shared with other campaigns), fewer or none are
+    granted and nothing is taken for the rest; `first` then says when the next slot is free.
+    `lead`: the earliest slot is this far from now (time for the caller to get to it).
+    """
     table = get_settings().limits_table
     ddb = aws.client("dynamodb")
     keys = sorted(intervals)
@@ -39,8 +53,14 @@ def reserve(intervals: Mapping[str, float], count: int,
         for k, response in zip(keys, got["Responses"], strict=True):
             item = response.get("Item")
             current[k] = item["next_at"]["N"] if item and "next_at" in item else None
-        first = max([clock()] + [float(v) for v in current.values() if v is not None])
-        last = first + (count - 1) * gap
+        now = clock()
+        first = max([now + lead] + [float(v) for v in current.values() if v is not None])
+        granted = count
+        if max_wait is not None:
+            granted = max(0, min(count, math.floor((now + max_wait - first) / gap) + 1))
+        if granted == 0:
+            return first, gap, 0
+        last = first + (granted - 1) * gap
         writes = []
         for k in keys:
             condition = ("attribute_not_exists(next_at)" if current[k] is None
@@ -56,7 +76,7 @@ def reserve(intervals: Mapping[str, float], count: int,
             }})
         try:
             ddb.transact_write_items(TransactItems=writes)
-            return first, gap
+            return first, gap, granted
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in ("TransactionCanceledException",
                                                      "TransactionConflictException"):

@@ -145,27 +145,63 @@ def reschedule(campaign_id: str, phone: str, due_at: float, now: float) -> bool:
 
 def claim(campaign_id: str, phone: str, attempt_id: str, now: float,
           lease_seconds: float) -> MessageModel | None:
-    """WAITING -> SENDING, owned by `attempt_id` until the lease expires. None: not ours."""
+    """WAITING -> SENDING, owned by `attempt_id` until the lease expires. None: not ours.
+
+    Returns the message as stored after the claim (text, zones, variables...), so claiming
+    needs no separate read. While SENDING it stays on the due-index at its claim expiry.
+    """
     message = key(campaign_id, phone)
+    expires = now + lease_seconds
     ok = _update(
         message,
         [MessageModel.status.set("SENDING"), MessageModel.attempt_id.set(attempt_id),
-         MessageModel.claim_expires.set(now + lease_seconds), MessageModel.attempts.add(1),
-         MessageModel.due_shard.remove(), MessageModel.updated_at.set(now)],
+         MessageModel.claimed_at.set(now), MessageModel.claim_expires.set(expires),
+         MessageModel.attempts.add(1), MessageModel.due_shard.set(due_shard(phone)),
+         MessageModel.due_at.set(expires), MessageModel.updated_at.set(now)],
         MessageModel.status.is_in(*WAITING),
     )
     return message if ok else None
 
 
-def record_sent(campaign_id: str, phone: str, attempt_id: str, sid: str, channel: str,
-                now: float) -> bool:
-    return _update(
-        key(campaign_id, phone),
-        [MessageModel.status.set("SENT"), MessageModel.sid.set(sid),
-         MessageModel.sent_channel.set(channel), MessageModel.sent_at.set(now),
-         MessageModel.updated_at.set(now), MessageModel.claim_expires.remove()],
-        (MessageModel.status == "SENDING") & (MessageModel.attempt_id == attempt_id),
+def take_over(campaign_id: str, phone: str, old_attempt: str, attempt_id: str, now: float,
+              lease_seconds: float) -> MessageModel | None:
+    """An expired claim of another attempt becomes ours (to reconcile it). None: not ours."""
+    message = key(campaign_id, phone)
+    expires = now + lease_seconds
+    ok = _update(
+        message,
+        [MessageModel.attempt_id.set(attempt_id), MessageModel.claim_expires.set(expires),
+         MessageModel.due_at.set(expires), MessageModel.updated_at.set(now)],
+        (MessageModel.status == "SENDING") & (MessageModel.attempt_id == old_attempt)
+        & (MessageModel.claim_expires <= now),
     )
+    return message if ok else None
+
+
+def iter_expired_claims(now: float, shards: Sequence[str] | None = None) -> Iterator[DueMessage]:
+    """SENDING messages whose claim expired: the outcome of their send is unknown."""
+    for shard in shards or [f"due-{n}" for n in range(DUE_SHARDS)]:
+        for item in MessageModel.due_index.query(shard, MessageModel.due_at <= now):
+            if item.status == "SENDING":
+                yield DueMessage(item.brand_id, item.campaign_id, item.phone,
+                                 float(item.due_at or 0))
+
+
+def _claimed(attempt_id: str) -> Condition:
+    condition: Condition = (MessageModel.status == "SENDING") & (
+        MessageModel.attempt_id == attempt_id)
+    return condition
+
+
+def record_sent(campaign_id: str, phone: str, attempt_id: str, sid: str, channel: str,
+                now: float, due_at: float | None = None) -> bool:
+    actions = [MessageModel.status.set("SENT"), MessageModel.sid.set(sid),
+               MessageModel.sent_channel.set(channel), MessageModel.sent_at.set(now),
+               MessageModel.updated_at.set(now), MessageModel.claim_expires.remove(),
+               MessageModel.due_shard.remove()]
+    if due_at:
+        actions.append(MessageModel.due_at.set(due_at))
+    return _update(key(campaign_id, phone), actions, _claimed(attempt_id))
 
 
 def record_failed(campaign_id: str, phone: str, attempt_id: str, code: str, reason: str,
@@ -174,20 +210,53 @@ def record_failed(campaign_id: str, phone: str, attempt_id: str, code: str, reas
         key(campaign_id, phone),
         [MessageModel.status.set("FAILED"), MessageModel.error_code.set(code),
          MessageModel.reason.set(reason), MessageModel.updated_at.set(now),
-         MessageModel.claim_expires.remove()],
-        (MessageModel.status == "SENDING") & (MessageModel.attempt_id == attempt_id),
+         MessageModel.claim_expires.remove(), MessageModel.due_shard.remove()],
+        _claimed(attempt_id),
     )
 
 
-def release_claim(campaign_id: str, phone: str, attempt_id: str, code: str, reason: str,
-                  now: float) -> bool:
-    """SENDING -> QUEUED after a transient error that the gateway certainly did not accept."""
+def release_claim(campaign_id: str, phone: str, attempt_id: str, code: str | None,
+                  reason: str | None, now: float, due_at: float | None = None,
+                  in_queue: bool = True) -> bool:
+    """SENDING -> back to waiting, when the gateway certainly did not take the message.
+
+    in_queue: it goes back on SQS (QUEUED, due within the queue's delay); otherwise it waits in
+    the table (SCHEDULED at `due_at`) for the release schedule.
+    """
+    actions: list[Any] = [MessageModel.updated_at.set(now), MessageModel.claim_expires.remove()]
+    if code is not None:
+        actions += [MessageModel.error_code.set(code), MessageModel.reason.set(reason or "")]
+    if in_queue:
+        actions += [MessageModel.status.set("QUEUED"), MessageModel.due_shard.remove(),
+                    MessageModel.queued_at.set(now)]
+        if due_at:
+            actions.append(MessageModel.due_at.set(due_at))
+    else:
+        actions += [MessageModel.status.set("SCHEDULED"), MessageModel.due_at.set(due_at or now),
+                    MessageModel.due_shard.set(due_shard(phone))]
+    return _update(key(campaign_id, phone), actions, _claimed(attempt_id))
+
+
+def mark_ambiguous(campaign_id: str, phone: str, attempt_id: str, code: str, reason: str,
+                   now: float, reconcile_after: float) -> bool:
+    """The gateway may or may not have taken it: stays SENDING, reconciled after a grace."""
     return _update(
         key(campaign_id, phone),
-        [MessageModel.status.set("QUEUED"), MessageModel.error_code.set(code),
-         MessageModel.reason.set(reason), MessageModel.updated_at.set(now),
-         MessageModel.claim_expires.remove()],
-        (MessageModel.status == "SENDING") & (MessageModel.attempt_id == attempt_id),
+        [MessageModel.claim_expires.set(now + reconcile_after),
+         MessageModel.due_at.set(now + reconcile_after), MessageModel.error_code.set(code),
+         MessageModel.reason.set(reason), MessageModel.updated_at.set(now)],
+        _claimed(attempt_id),
+    )
+
+
+def skip_claimed(campaign_id: str, phone: str, attempt_id: str, code: str, reason: str,
+                 now: float) -> bool:
+    return _update(
+        key(campaign_id, phone),
+        [MessageModel.status.set("SKIPPED"), MessageModel.error_code.set(code),
+         MessageModel.reason.set(reason), MessageModel.due_shard.remove(),
+         MessageModel.claim_expires.remove(), MessageModel.updated_at.set(now)],
+        _claimed(attempt_id),
     )
 
 

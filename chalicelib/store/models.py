@@ -90,7 +90,9 @@ class SenderNumberModel(Model):
     brand_id = UnicodeAttribute()
     channel = UnicodeAttribute()  # sms | whatsapp
     kind = UnicodeAttribute(default="long_code")  # long_code | toll_free | short_code | whatsapp
-    rate = NumberAttribute(default=1)  # messages per second this sender may send
+    # Messages per second this sender may send; empty: the default of its kind (dispatch.py:
+    # long_code 1/s, toll_free 3/s, short_code 100/s, whatsapp 80/s).
+    rate = NumberAttribute(null=True)
     brand_index = SenderNumberBrandIndex()
 
 
@@ -156,6 +158,7 @@ class CampaignModel(Model):
     window_end = UnicodeAttribute(default="21:00")
     launch_at = NumberAttribute(null=True)
     launch_shard = UnicodeAttribute(null=True)
+    fallback_from_number = UnicodeAttribute(null=True)  # prioritized: SMS number for fallback
     status = UnicodeAttribute(default="DRAFT")
     recipients_total = NumberAttribute(default=0)
     recipient_errors = NumberAttribute(default=0)
@@ -219,6 +222,7 @@ class MessageModel(Model):
     text = UnicodeAttribute(null=True)
     fallback_text = UnicodeAttribute(null=True)  # prioritized: the SMS sent when not on WhatsApp
     variables = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    fallback_text = UnicodeAttribute(null=True)  # prioritized: the SMS sent when not on WhatsApp
     zones = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     country = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="PENDING")
@@ -227,6 +231,9 @@ class MessageModel(Model):
     due_at = NumberAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)
     attempt_id = UnicodeAttribute(null=True)
+    # While SENDING the message stays on the due-index with due_at = claim_expires, so the
+    # release schedule finds expired claims (ambiguous outcomes) and reconciles them.
+    claimed_at = NumberAttribute(null=True)
     claim_expires = NumberAttribute(null=True)
     attempts = NumberAttribute(default=0)
     sid = UnicodeAttribute(null=True)

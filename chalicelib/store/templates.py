@@ -64,3 +64,11 @@ def page(brand_id: str, limit: int, cursor: str | None,
                                  scan_index_forward=False, last_evaluated_key=decode_cursor(cursor))
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
+
+
+def get_template(brand_id: str, template_id: str) -> TemplateModel | None:
+    """The template, or None when the brand has no such template (the send path's read)."""
+    try:
+        return get(brand_id, template_id)
+    except NotFound:
+        return None

@@ -252,3 +252,10 @@ def test_uploads_bucket_invokes_the_csv_parser(packaged: tuple[Path, dict[str, A
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["UPLOADS_BUCKET"] == bucket["BucketName"]
     assert resources["ParseUpload"]["Properties"]["Timeout"] == 900
+def test_dlq_depth_has_an_alarm(packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    alarms = {name: r["Properties"] for name, r in template["Resources"].items()
+              if r["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()
+               if a["MetricName"] == "ApproximateNumberOfMessagesVisible"}
+    assert {"SendDLQ", "ControlDLQ"} <= watched

@@ -1,0 +1,179 @@
+"""Chaos on the local stack: 1,000 recipients in many time zones at 20/s while the gateway fails
+(5xx, 429, timeouts after accepting), SQS delivers some messages twice and a consumer dies
+between the send and the record. DESIGN invariants 1, 2, 3 and 5 must still hold."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.domain import phones, recipients, scheduler
+from chalicelib.services import campaigns as campaign_service
+from chalicelib.services import dispatch
+from chalicelib.store import brands, campaigns, messages
+from chalicelib.store.models import SenderNumberModel
+from infra.local_stack import LocalStack
+from infra.sandbox import Faults
+from infra.seed import seed_demo
+from tests.e2e.conftest import Http, sandbox_messages
+
+RATE = 20.0
+TOTAL = 1000
+# (zone, number prefix with room for three more digits)
+NUMBERS = [
+    ("America/New_York", "+1212555"), ("America/Chicago", "+1312555"),
+    ("America/Denver", "+1303555"), ("America/Phoenix", "+1602555"),
+    ("America/Los_Angeles", "+1415555"), ("Pacific/Honolulu", "+1808555"),
+    ("Europe/London", "+442079460"), ("Asia/Calcutta", "+919810000"),
+    ("Australia/Sydney", "+61298760"), ("Asia/Tokyo", "+81312340"),
+    ("Europe/Berlin", "+493012340"), ("America/Sao_Paulo", "+551123450"),
+    ("Africa/Johannesburg", "+27211230"), ("Asia/Singapore", "+6561230"),
+]
+MARGIN = 900.0  # no zone may open or close within 15 minutes of the start
+
+
+def _pick_window(now: float) -> tuple[scheduler.Window, list[str], list[str]]:
+    """A five-hour window open now in a few of the zones and closed (for a while) in others."""
+    best: tuple[int, scheduler.Window, list[str], list[str]] | None = None
+    for start in range(0, 20):
+        window = scheduler.Window.parse(f"{start:02d}:00", f"{start + 5:02d}:00")
+        open_now, closed = [], []
+        for zone, _ in NUMBERS:
+            if scheduler.seconds_until_close([zone], window, now) >= MARGIN:
+                open_now.append(zone)
+            elif not scheduler.in_window([zone], window, now) and (
+                    (scheduler.next_open([zone], window, now) or math.inf) > now + MARGIN):
+                closed.append(zone)
+        if 2 <= len(open_now) <= 5 and len(open_now) + len(closed) >= 6:
+            score = len(open_now) + len(closed)
+            if best is None or score > best[0]:
+                best = (score, window, open_now, closed)
+    assert best is not None, "no window fits the zones at this hour"
+    return best[1], best[2], best[3]
+
+
+def _numbers(zones: list[str]) -> str:
+    """TOTAL valid numbers, taken round-robin from the zones."""
+    prefixes = dict(NUMBERS)
+    nanp = {"+1212555": ["212", "646", "718", "917", "347"], "+1312555": ["312", "773", "872"],
+            "+1303555": ["303", "720"], "+1602555": ["602", "480", "623"],
+            "+1415555": ["415", "213", "310", "818"], "+1808555": ["808"]}
+    pools: list[list[str]] = []
+    for zone in zones:
+        prefix = prefixes[zone]
+        if prefix in nanp:  # 555-01xx only: 100 fictional numbers per area code
+            candidates = [f"+1{a}5550{n}" for a in nanp[prefix] for n in range(100, 200)]
+        else:
+            candidates = [f"{prefix}{n:03d}" for n in range(1000)]
+        pools.append([c for c in candidates if isinstance(phones.normalize(c), phones.Phone)])
+    lines: list[str] = []
+    while len(lines) < TOTAL and any(pools):
+        for pool in pools:
+            if pool and len(lines) < TOTAL:
+                lines.append(pool.pop(0))
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def chaos_stack() -> Iterator[LocalStack]:
+    faults = Faults(server_error=0.10, rate_limited=0.05, timeout_after_accept=0.02,
+                    hang_seconds=3.0, seed=20261125)
+    local = LocalStack(tick_seconds=2.0, release_horizon_seconds=20, faults=faults,
+                       sqs_duplicate_share=0.05,
+                       extra_env={"GATEWAY_TIMEOUT_SECONDS": "2", "CLAIM_LEASE_SECONDS": "20",
+                                  "SEND_RATE_MARGIN_SECONDS": "0.15"}).start()
+    try:
+        yield local
+    finally:
+        dispatch.AFTER_SEND_HOOKS.clear()
+        local.stop()
+
+
+@pytest.mark.e2e
+def test_chaos_every_recipient_ends_once_inside_its_window_and_never_faster_than_the_rate(
+        chaos_stack: LocalStack) -> None:
+    stack = chaos_stack
+    demo = seed_demo()
+    SenderNumberModel(demo["numbers"]["sms"][0], brand_id=demo["brand_id"], channel="sms",
+                      kind="short_code", rate=100).save()
+    http = Http(stack.api_url, demo["keys"]["campaign_manager"])
+    now = time.time()
+    window, open_zones, closed_zones = _pick_window(now)
+
+    # Given a campaign at 20/s whose window is open now in some zones and closed in others
+    status, created = http("POST", "/campaigns", {
+        "name": "Chaos", "channel": "sms", "from_number": demo["numbers"]["sms"][0],
+        "skill": "sales", "text": "Flash sale today",
+        "schedule": {"send_rate": RATE, "window": {"start": window.start.strftime("%H:%M"),
+                                                   "end": window.end.strftime("%H:%M")}}})
+    assert status == 201, created
+    cid = created["id"]
+    # 1,000 recipients: more than a typed list holds, so stored as an upload would store them
+    brand = brands.get_brand(demo["brand_id"])
+    parsed = recipients.parse_sms_rows(
+        recipients.iter_rows(_numbers(open_zones + closed_zones)),
+        recipients.SmsContent("Flash sale today", brand.opt_out_text))
+    stored = campaign_service.store_results(campaigns.get(demo["brand_id"], cid), parsed[:TOTAL])
+    assert stored["accepted"] == TOTAL and not stored["rejected"]
+    zones_of = {r.phone: list(r.zones) for r in parsed[:TOTAL]}
+    assert len({z for zs in zones_of.values() for z in zs}) >= 6
+
+    # and a consumer that dies right after the gateway took ten of the messages
+    doomed = {p for p, zs in zones_of.items() if zs[0] in open_zones}
+    doomed = set(sorted(doomed)[::50][:10])
+
+    def crash(campaign_id: str, phone: str) -> None:
+        if phone in doomed:
+            doomed.discard(phone)
+            raise RuntimeError("consumer died between send and record")
+
+    dispatch.AFTER_SEND_HOOKS.append(crash)
+
+    # When it is launched
+    status, launched = http("POST", f"/campaigns/{cid}/launch", {"consent": True})
+    assert status == 200, launched
+
+    def settled() -> list[Any] | None:
+        items = list(messages.iter_campaign(cid, consistent=True))
+        done = [m for m in items if m.status in messages.TERMINAL
+                or (m.status == "SCHEDULED" and zones_of[m.phone][0] in closed_zones)]
+        return items if len(done) == TOTAL else None
+
+    final = stack.wait_for(settled, timeout=170, every=3.0)
+    items = final or list(messages.iter_campaign(cid, consistent=True))
+    states = Counter(m.status for m in items)
+    assert final, f"not settled: {states}"
+
+    # Then every recipient has exactly one terminal state, or waits visibly inside its window
+    for m in items:
+        if m.status == "SCHEDULED":
+            assert m.due_at is not None and scheduler.in_window(zones_of[m.phone], window,
+                                                                float(m.due_at))
+        else:
+            assert m.status in ("SENT", "FAILED"), (m.phone, m.status, m.reason)
+            if m.status == "FAILED":
+                assert m.error_code and m.reason
+    # the gateway got at most one message per recipient, and each SENT has the gateway's id
+    received = sandbox_messages(stack)
+    per_phone = Counter(m["to"] for m in received)
+    assert per_phone and max(per_phone.values()) == 1, per_phone.most_common(3)
+    sids = {m["to"]: m["sid"] for m in received}
+    sent = [m for m in items if m.status == "SENT"]
+    assert {m.phone: m.sid for m in sent} == {p: sids[p] for p in (m.phone for m in sent)}
+    assert len(sent) == len(received)
+    # no second held more than ceil(rate) sends
+    per_second = Counter(math.floor(m["received_at"]) for m in received)
+    assert max(per_second.values()) <= math.ceil(RATE), per_second.most_common(3)
+    # no message reached the gateway outside its recipient's window
+    for m in received:
+        assert scheduler.in_window(zones_of[m["to"]], window, m["received_at"]), m["to"]
+    # and the chaos did happen
+    assert stack.sandbox.sandbox.refused > 0
+    assert sum(getattr(p, "duplicated", 0) for p in stack.pumps) > 0
+    assert not doomed, "the crash hook never fired"
+    assert states["SCHEDULED"] > 0 and states["SENT"] > 0
