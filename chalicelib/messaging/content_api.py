@@ -15,6 +15,7 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
+from chalicelib import secrets
 from chalicelib.config import get_settings
 from chalicelib.messaging.gateway import REQUEST_TIMEOUT_SECONDS, classify
 
@@ -78,9 +79,8 @@ def _approval(status: str | None, reason: str | None) -> Approval:
 
 
 def get_content_api() -> ContentApi:
-    settings = get_settings()
-    return _content_api(settings.twilio_account_sid, settings.twilio_auth_token,
-                        settings.twilio_api_base)
+    account_sid, auth_token = secrets.gateway_credentials()  # by reference (SSM), as sends
+    return _content_api(account_sid, auth_token, get_settings().twilio_api_base)
 
 
 @lru_cache(maxsize=4)
