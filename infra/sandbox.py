@@ -101,6 +101,9 @@ class WebhookState:
     auth_token: str = ""
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     sent: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class Faults:
     """What the sandbox does wrong on purpose (see the module doc)."""
 

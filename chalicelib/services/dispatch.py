@@ -31,7 +31,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import scheduler
 from chalicelib.logging import logger
 from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError, get_gateway
-from chalicelib.services import queues
+from chalicelib.services import analytics, queues
 from chalicelib.store import brands, campaigns, limits, messages, optouts, templates
 from chalicelib.store.models import CampaignModel, MessageModel
 
@@ -48,6 +48,7 @@ SLOT_LEAD_SECONDS = 0.05  # the first slot of a reservation, so its thread is th
 LATE_RETRIES = 3  # a send late for its slot reserves a new one this many times, then requeues
 SENDER_RATE_DEFAULTS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0, "whatsapp": 80.0}
 MAX_VALIDITY_SECONDS = 36000
+OPT_OUT_RECHECK_SECONDS = 1.0  # a claim older than this re-reads the opt-out before the send
 SEND_BUDGET_SECONDS = 10.0  # how long one invocation may wait for slots (Lambda timeout is 30 s)
 STATUS_FRESH_SECONDS = 1.0  # a send goes only if the campaign was seen RUNNING this recently
 CACHE_SECONDS = 30.0  # brand time zone and sender limits, per Lambda container
@@ -307,6 +308,13 @@ class Dispatcher:
                 messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "CANCELLED",
                                       "the campaign was cancelled", self.clock())
                 return
+            if (self.clock() - claimed.claimed_at > OPT_OUT_RECHECK_SECONDS
+                    and optouts.opted_out(campaign.brand_id, [item.phone])):
+                # A STOP stored while this message waited for its slot still stops it.
+                messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "OPTED_OUT",
+                                      "the consumer opted out of this brand's messages",
+                                      self.clock())
+                return
             now = self.clock()
             lease_left = claimed.claimed_at + self.settings.claim_lease_seconds - now
             if (now - slot > self.tolerance
@@ -377,7 +385,12 @@ class Dispatcher:
                 self._requeue(queues.Outgoing(item.body(retry=item.retry + 1), math.ceil(delay)))
             logger.info("transient gateway error, retrying", extra=log)
         elif error.kind == "opted_out":
-            optouts.add(campaign.brand_id, item.phone, "gateway", None, now)
+            _, new_opt_out = optouts.record(campaign.brand_id, item.phone, source="gateway",
+                                            now=now, number=claimed.sender, campaign_id=cid)
+            if new_opt_out:
+                analytics.record_opt_out(campaign.brand_id, campaign.skill, cid, now,
+                                         idempotency_key=f"optout#{campaign.brand_id}#"
+                                                         f"{item.phone}#{now:.3f}")
             messages.skip_claimed(cid, item.phone, attempt, "OPTED_OUT",
                                   f"the carrier reports the consumer opted out ({error.code})",
                                   now)

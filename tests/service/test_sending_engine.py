@@ -403,3 +403,29 @@ def test_consumer_requeues_a_message_not_yet_due_with_its_remaining_delay(
     assert message.status == "SCHEDULED" and abs(float(message.due_at or 0) - (now + 7200)) < 1
     assert _queue_counts() == {"visible": 0, "delayed": 1}
     assert sandbox.sandbox.snapshot() == []
+
+
+def test_a_stop_stored_while_a_message_waits_for_its_slot_still_stops_it(
+        api: Api, brand: Brand, sandbox: SandboxServer) -> None:
+    # Given a 0.5/s campaign of two: the second waits ~2 s for its slot after its claim
+    phones = ["+12125550181", "+12125550182"]
+    cid = _launched_campaign(api, brand, phones, rate=0.5)
+    _purge_send_queue()
+    dispatcher = dispatch.Dispatcher()
+    stopped = threading.Event()
+
+    def sleep_and_stop(seconds: float) -> None:
+        # When a send waits for its slot, the second consumer texts STOP meanwhile
+        if not stopped.is_set():
+            optouts.add(brand.brand_id, phones[1], "keyword", "STOP", time.time())
+            stopped.set()
+        time.sleep(seconds)
+
+    dispatcher.sleep = sleep_and_stop
+    # When both are delivered in one batch
+    event = _sqs_event(brand, cid, phones)
+    dispatcher.handle([(r["messageId"], r["body"]) for r in event["Records"]])
+    # Then only the first reached the gateway; the second ends SKIPPED as opted out
+    assert [m["to"] for m in sandbox.sandbox.snapshot()] == [phones[0]]
+    state = _state(cid)
+    assert (state[phones[1]].status, state[phones[1]].error_code) == ("SKIPPED", "OPTED_OUT")
