@@ -3,7 +3,8 @@ import { api, download, get, itemsOf, post } from "./api.js";
 import { badge, failure, field, h, heading, notice, setMain, table, when, put } from "./ui.js";
 
 const idOf = (t) => t.template_id || t.id;
-const SUBMITTABLE = (status) => !["PENDING", "APPROVED", "PAUSED", "DISABLED"].includes(status);
+// A new template is DRAFT; only a DRAFT can be submitted (a rejected one is re-created).
+const SUBMITTABLE = (status) => status === "DRAFT";
 
 export async function templatesPage() {
   const list = h("div", { id: "templates-list" }, notice("info", "Loading templates…"));

@@ -73,14 +73,21 @@ export async function download(path, filename) {
     try { body = await response.json(); } catch { /* not JSON */ }
     throw new ApiError(response.status, body);
   }
-  const blob = await response.blob();
   const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = filename;
+  if ((response.headers.get("content-type") || "").includes("json")) {
+    // A large export is answered with a pre-signed link ({url, method, filename, ...}) to a
+    // file that names itself (Content-Disposition): the browser downloads it from there.
+    const answer = await response.json();
+    link.href = answer.url;
+    link.download = answer.filename || filename;
+  } else {
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = filename;
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  }
   document.body.append(link);
   link.click();
   link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
 // Items of a list answer: the API's {items: [...]} or a bare array.

@@ -1,4 +1,4 @@
-"""Pages whose API lands with issues 3, 5, 6 and 7 (see README.md here: not collected yet)."""
+"""The pages of the merged APIs (issues 3, 5, 6 and 7) in a real browser against the local stack."""
 
 from __future__ import annotations
 
