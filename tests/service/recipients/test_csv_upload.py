@@ -66,6 +66,20 @@ def test_a_browser_style_put_of_a_small_csv_is_parsed(api: Api, brand: Brand,
     assert status == 400 and body["error"]["code"] == "RECIPIENT_ERRORS"
 
 
+def test_the_uploads_bucket_answers_a_browsers_preflight_for_the_put(
+        api: Api, brand: Brand, aws: dict[str, str]) -> None:
+    # The web tool's page (the API's origin) PUTs to the bucket's origin: CORS from the template.
+    status, upload = api.call("POST", f"/campaigns/{_sms_campaign(api, brand)}/recipients/upload",
+                              brand)
+    request = urllib.request.Request(upload["url"], method="OPTIONS", headers={
+        "Origin": "https://tool.example.com", "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "content-type"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        assert response.headers["Access-Control-Allow-Origin"] == "https://tool.example.com"
+        assert response.headers["Access-Control-Allow-Methods"] == "PUT"
+
+
 def test_a_corrected_file_replaces_a_list_with_errors_and_the_campaign_launches(
         api: Api, brand: Brand, aws: dict[str, str]) -> None:
     cid, pump = _sms_campaign(api, brand), _pump(aws)
