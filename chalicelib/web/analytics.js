@@ -53,13 +53,20 @@ export function renderAnalytics(data) {
         { scales: { x: { stacked: false }, y: { beginAtZero: true, ticks: { precision: 0 } } } })));
 }
 
-export async function campaignAnalytics(container, id) {
-  const body = h("div", {}, notice("info", "Loading analytics…"));
-  container.append(body);
+// The campaign's analytics in `container`; called again while it sends, it redraws in place
+// (keeping what is shown until the new numbers are in).
+export async function campaignAnalytics(container, id, refresh = false) {
+  let body = container.querySelector(".campaign-analytics-body");
+  if (!body) {
+    body = h("div", { class: "campaign-analytics-body" }, notice("info", "Loading analytics…"));
+    container.append(body);
+  }
   try {
-    put(body, renderAnalytics(await get(`campaigns/${encodeURIComponent(id)}/analytics`)));
+    const data = await get(`campaigns/${encodeURIComponent(id)}/analytics`);
+    body.querySelectorAll("canvas").forEach((c) => window.Chart?.getChart(c)?.destroy());
+    put(body, renderAnalytics(data));
   } catch (err) {
-    put(body, failure(err, "Campaign analytics"));
+    if (!refresh) put(body, failure(err, "Campaign analytics"));
   }
 }
 
