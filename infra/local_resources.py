@@ -113,6 +113,9 @@ def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any
     elif cfn_type == "AWS::S3::Bucket":
         bucket = props.get("BucketName", f"proactive-{stage}-{name.lower()}")
         s3.create_bucket(Bucket=bucket)
+        if "CorsConfiguration" in props:
+            s3.put_bucket_cors(Bucket=bucket,
+                               CORSConfiguration=_s3_cors(props["CorsConfiguration"]))
         refs[name] = bucket
         attrs[(name, "Arn")] = f"arn:aws:s3:::{bucket}"
     elif cfn_type == "AWS::Events::EventBus" and events is not None:
@@ -125,6 +128,19 @@ def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any
         # Alarms, dashboards, policies, rules: nothing to emulate locally; still resolvable.
         refs[name] = name
         attrs[(name, "Arn")] = f"arn:aws:local:{REGION}:{ACCOUNT}:{name}"
+
+
+# CloudFormation's CorsRule property names -> the S3 API's (PutBucketCors).
+_CORS_KEYS = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods",
+              "AllowedOrigins": "AllowedOrigins", "ExposedHeaders": "ExposeHeaders",
+              "Id": "ID", "MaxAge": "MaxAgeSeconds"}
+
+
+def _s3_cors(cfn: dict[str, Any]) -> dict[str, Any]:
+    """A bucket's CloudFormation CorsConfiguration as the S3 API takes it (the web tool's
+    browser PUTs CSVs to pre-signed URLs from another origin)."""
+    return {"CORSRules": [{_CORS_KEYS[k]: v for k, v in rule.items()}
+                          for rule in cfn.get("CorsRules", [])]}
 
 
 def put_local_secrets(endpoint: str, values: dict[str, str]) -> None:

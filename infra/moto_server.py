@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Any
 
+from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -86,10 +87,22 @@ def _copy_each_table_once() -> None:
     backend._copies_each_table_once = True  # type: ignore[attr-defined]
 
 
+# --- CORS as AWS answers it -------------------------------------------------------------------
+# moto's server wraps every service in a CORS layer that allows any origin, method and header, so
+# a browser's PUT to a pre-signed S3 URL would work locally even if the bucket had no CORS rules
+# (infra/resources/storage.yaml), and fail only on AWS. Without that layer, S3 answers preflights
+# and requests with the bucket's own CORS rules, as AWS does (the backends are created lazily, so
+# this must run before the first request).
+
+def _cors_from_bucket_rules_only() -> None:
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
+
+
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _copy_each_table_once()
+        _cors_from_bucket_rules_only()
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self.server: BaseWSGIServer = make_server(host, port, app, threaded=True,
                                                   request_handler=QuietHandler)

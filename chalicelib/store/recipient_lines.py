@@ -112,7 +112,8 @@ def _table(items: Sequence[Model]) -> str:
 
 
 def _key(item: Model) -> dict[str, Any]:
-    data = item.serialize()
+    # A key-only item: its other required attributes (e.g. `result`) are unset.
+    data = item.serialize(null_check=False)
     names = [type(item)._hash_key_attribute().attr_name]
     range_attr = type(item)._range_key_attribute()
     if range_attr is not None:

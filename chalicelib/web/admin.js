@@ -1,9 +1,10 @@
 // Admin pages: WhatsApp templates (issue 3) and opt-outs (issue 5).
-import { api, download, get, itemsOf, post } from "./api.js";
+import { api, downloadPages, get, itemsOf, post } from "./api.js";
 import { badge, failure, field, h, heading, notice, setMain, table, when, put } from "./ui.js";
 
 const idOf = (t) => t.template_id || t.id;
-const SUBMITTABLE = (status) => !["PENDING", "APPROVED", "PAUSED", "DISABLED"].includes(status);
+// A new template is DRAFT; only a DRAFT can be submitted (a rejected one is re-created).
+const SUBMITTABLE = (status) => status === "DRAFT";
 
 export async function templatesPage() {
   const list = h("div", { id: "templates-list" }, notice("info", "Loading templates…"));
@@ -98,7 +99,7 @@ export async function optOutsPage() {
     h("form", { class: "row", role: "search", onsubmit: (e) => { e.preventDefault(); load(); } },
       field("Search a number", search), h("button", { type: "submit" }, "Search"),
       h("button", { type: "button", onclick: async () => {
-        try { await download("optouts?format=csv", "optouts.csv"); } catch (err) { put(out, failure(err, "Opt-out downloads")); }
+        try { await downloadPages("optouts?format=csv", "optouts.csv"); } catch (err) { put(out, failure(err, "Opt-out downloads")); }
       } }, "Download (CSV)")),
     list,
     h("form", { class: "card", onsubmit: async (e) => {

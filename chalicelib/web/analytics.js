@@ -6,12 +6,18 @@ const RANGES = [["today", "Today"], ["this_week", "This week"], ["this_month", "
   ["last_30_days", "Last 30 days"], ["last_60_days", "Last 60 days"], ["last_90_days", "Last 90 days"],
   ["year_to_date", "Year to date"], ["custom", "Dates below"]];
 
-function label(start, granularity) {
+// Buckets are hours or days of the brand's time zone: label them in that zone, not the browser's.
+function label(start, granularity, timeZone) {
   const d = new Date(start);
   if (Number.isNaN(d.getTime())) return String(start);
-  return granularity === "hour"
-    ? d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
-    : d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  const zone = timeZone ? { timeZone } : {};
+  try {
+    return granularity === "hour"
+      ? d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", ...zone })
+      : d.toLocaleDateString(undefined, { month: "short", day: "numeric", ...zone });
+  } catch {
+    return String(start); // a time zone this browser does not know
+  }
 }
 
 export function renderAnalytics(data) {
@@ -41,19 +47,26 @@ export function renderAnalytics(data) {
       chart("Response status", "doughnut", ["Delivered", "Responded", "Not responded"],
         [{ label: "Messages", data: [rs.delivered || 0, rs.responded || 0, rs.not_responded || 0],
           backgroundColor: [colors.delivered, colors.responded, colors.not_responded] }]),
-      chart(`Messages over time (per ${granularity})`, "bar", series.map((p) => label(p.start, granularity)),
+      chart(`Messages over time (per ${granularity})`, "bar", series.map((p) => label(p.start, granularity, data.range?.time_zone)),
         ["sent", "delivered", "failed", "responded", "opted_out"].map((k) => ({
           label: k.replace("_", " "), data: series.map((p) => p[k] || 0), backgroundColor: colors[k] })),
         { scales: { x: { stacked: false }, y: { beginAtZero: true, ticks: { precision: 0 } } } })));
 }
 
-export async function campaignAnalytics(container, id) {
-  const body = h("div", {}, notice("info", "Loading analytics…"));
-  container.append(body);
+// The campaign's analytics in `container`; called again while it sends, it redraws in place
+// (keeping what is shown until the new numbers are in).
+export async function campaignAnalytics(container, id, refresh = false) {
+  let body = container.querySelector(".campaign-analytics-body");
+  if (!body) {
+    body = h("div", { class: "campaign-analytics-body" }, notice("info", "Loading analytics…"));
+    container.append(body);
+  }
   try {
-    put(body, renderAnalytics(await get(`campaigns/${encodeURIComponent(id)}/analytics`)));
+    const data = await get(`campaigns/${encodeURIComponent(id)}/analytics`);
+    body.querySelectorAll("canvas").forEach((c) => window.Chart?.getChart(c)?.destroy());
+    put(body, renderAnalytics(data));
   } catch (err) {
-    put(body, failure(err, "Campaign analytics"));
+    if (!refresh) put(body, failure(err, "Campaign analytics"));
   }
 }
 

@@ -73,9 +73,43 @@ export async function download(path, filename) {
     try { body = await response.json(); } catch { /* not JSON */ }
     throw new ApiError(response.status, body);
   }
-  const blob = await response.blob();
   const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
+  if ((response.headers.get("content-type") || "").includes("json")) {
+    // A large export is answered with a pre-signed link ({url, method, filename, ...}) to a
+    // file that names itself (Content-Disposition): the browser downloads it from there.
+    const answer = await response.json();
+    link.href = answer.url;
+    link.download = answer.filename || filename;
+  } else {
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = filename;
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  }
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+// A CSV answered in pages (X-Next-Cursor, e.g. GET /optouts?format=csv past 50,000 rows): every
+// page, joined under the first page's header line, as one file.
+export async function downloadPages(path, filename) {
+  const parts = [];
+  let cursor = null;
+  do {
+    const sep = path.includes("?") ? "&" : "?";
+    const response = await fetch(url(cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path),
+      { headers: { Authorization: `Bearer ${session.key()}` } });
+    if (!response.ok) {
+      let body = null;
+      try { body = await response.json(); } catch { /* not JSON */ }
+      throw new ApiError(response.status, body);
+    }
+    const text = await response.text();
+    parts.push(parts.length ? text.slice(text.indexOf("\n") + 1) : text);
+    cursor = response.headers.get("x-next-cursor");
+  } while (cursor);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob(parts, { type: "text/csv" }));
   link.download = filename;
   document.body.append(link);
   link.click();

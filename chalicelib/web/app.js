@@ -6,6 +6,7 @@ import { badge, failure, h, heading, isCurrent, newToken, notice, pct, setMain, 
 import { wizardPage } from "./wizard.js";
 
 const TERMINAL = ["SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "RESPONDED"];
+const SUCCEEDED = ["SENT", "DELIVERED", "RESPONDED"];
 const STATUSES = ["PENDING", "SCHEDULED", "QUEUED", "SENDING", "SENT", "DELIVERED",
   "UNDELIVERED", "FAILED", "SKIPPED", "RESPONDED"];
 
@@ -233,7 +234,8 @@ async function campaignPage(token, id) {
       cursor = page.next_cursor;
       const rows = (page.items || []).map((m) => h("tr", { "data-phone": m.phone },
         h("th", { scope: "row" }, m.phone), h("td", {}, badge(m.status)),
-        h("td", {}, [m.error_code, m.reason].filter(Boolean).join(": ") || ""),
+        // A reason is history once the message went out (e.g. RESCHEDULED before it was SENT).
+        h("td", {}, SUCCEEDED.includes(m.status) ? "" : [m.error_code, m.reason].filter(Boolean).join(": ")),
         h("td", {}, when(m.sent_at || m.due_at)), h("td", { class: "num" }, m.attempts)));
       const tableEl = table("Recipients", ["Phone", "Status", "Error", "Sent / due", "Attempts"],
         rows, { id: "recipients-table" });
@@ -262,6 +264,14 @@ async function campaignPage(token, id) {
   drawHeader(campaign);
   await loadRecipients(false);
   campaignAnalytics(analytics, id);
+  let analyzed = { done: null, at: Date.now() };
+  const refreshAnalytics = (c, force) => {
+    // While it sends: when more recipients are done, at most every 10 s; once more at the end.
+    const now = done(c);
+    if (now === analyzed.done || (!force && Date.now() - analyzed.at < 10000)) return;
+    analyzed = { done: now, at: Date.now() };
+    campaignAnalytics(analytics, id, true);
+  };
 
   // Live progress while anything can still change.
   const waiting = (c) => ["PENDING", "SCHEDULED", "QUEUED", "SENDING"].some((s) => c.counts?.[s]);
@@ -281,6 +291,7 @@ async function campaignPage(token, id) {
     if (!isCurrent(token)) return;
     drawHeader(campaign);
     if (!cursor) await loadRecipients(false);
+    refreshAnalytics(campaign, !live(campaign));
   }
 }
 

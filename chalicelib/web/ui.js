@@ -103,6 +103,8 @@ export function heading(text) {
 export function chart(label, type, labels, datasets, options = {}) {
   const canvas = h("canvas", { role: "img", "aria-label": label });
   const box = h("figure", { class: "chart" }, h("figcaption", {}, label), h("div", { class: "chart-box" }, canvas));
+  const empty = datasets.every((d) => d.data.every((v) => !v));
+  if (empty) box.append(h("p", { class: "hint" }, "Nothing to show yet."));
   if (window.Chart) {
     // eslint-disable-next-line no-new
     new window.Chart(canvas, {

@@ -149,21 +149,29 @@ function putFile(target, file, onProgress) {
   });
 }
 
+const ERRORS_SHOWN = 100;
+
 async function uploadCsv(draft, onProgress, onStatus) {
   const file = state.recipients.file;
   const target = await post(`campaigns/${encodeURIComponent(draft.id)}/recipients/upload`);
+  if (target.max_bytes && file.size > target.max_bytes) {
+    throw new Error(`the file is ${(file.size / 1e6).toFixed(1)} MB; the limit is ` +
+      `${Math.round(target.max_bytes / 1e6)} MB`);
+  }
   await putFile(target, file, onProgress);
   onStatus({ status: "WAITING" });
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const campaign = await get(`campaigns/${encodeURIComponent(draft.id)}`);
-    const upload = campaign.upload || { status: "WAITING" };
+    const upload = campaign.upload?.upload_id === target.upload_id ? campaign.upload : { status: "WAITING" };
     onStatus(upload);
-    if (upload.status === "DONE" || upload.status === "FAILED") {
+    // The file could not be read at all (not UTF-8, over 100,000 rows, empty): say why.
+    if (upload.status === "FAILED") throw new Error(`the file could not be read: ${upload.message || "unknown reason"}`);
+    if (upload.status === "DONE") {
       draft.recipientsKey = recipientsKey();
       let lines = [];
       if (upload.rejected) {
-        const page = await get(`campaigns/${encodeURIComponent(draft.id)}/recipients?errors=true&limit=100`);
+        const page = await get(`campaigns/${encodeURIComponent(draft.id)}/recipients?errors=true&limit=${ERRORS_SHOWN}`);
         lines = page.items || [];
       }
       return { upload, lines, summary: { total: (upload.accepted || 0) + (upload.rejected || 0),
@@ -336,8 +344,10 @@ function resultSummary(result, csv) {
     parts.push(notice("error", csv
       ? `The file has ${invalid} line(s) with errors (listed below). Nothing is sent from it: correct the file and upload the corrected file.`
       : `${invalid} line(s) have errors (highlighted below). Correct them and parse again; nothing is sent until every line is valid.`));
-    parts.push(h("ul", { class: "line-errors", id: "line-errors" }, result.lines.filter((l) => l.errors?.length)
-      .map((l) => h("li", {}, `Line ${l.line}: ${l.errors.map((e) => e.message).join("; ")}`))));
+    const bad = result.lines.filter((l) => l.errors?.length);
+    parts.push(h("ul", { class: "line-errors", id: "line-errors" },
+      bad.map((l) => h("li", {}, `Line ${l.line}: ${l.errors.map((e) => e.message).join("; ")}`))));
+    if (bad.length < invalid) parts.push(h("p", { class: "hint" }, `The first ${bad.length} of ${invalid} lines with errors are listed.`));
   }
   parts.push(linesTable(result));
   return parts;
@@ -533,6 +543,11 @@ function previewStep(body, nav, go) {
         state.recipients.resultKey = recipientsKey();
       }
       campaign = await get(`campaigns/${encodeURIComponent(draft.id)}`);
+      if (!state.recipients.result.lines.some((l) => !l.errors?.length)) {
+        // An uploaded file's accepted lines are stored, not returned: read the first few.
+        const first = await get(`campaigns/${encodeURIComponent(draft.id)}/recipients?limit=5`);
+        state.recipients.result.lines = [...state.recipients.result.lines, ...(first.items || [])];
+      }
     } catch (err) {
       put(out, notice("error", err.step ? `${err.message}` : `The campaign could not be prepared: ${err.message}`),
         err.step ? h("button", { type: "button", onclick: () => go(err.step) }, `Go to step ${err.step}: ${STEPS[err.step - 1]}`) : null);

@@ -1,4 +1,4 @@
-"""Pages whose API lands with issues 3, 5, 6 and 7 (see README.md here: not collected yet)."""
+"""The pages of the merged APIs (issues 3, 5, 6 and 7) in a real browser against the local stack."""
 
 from __future__ import annotations
 
@@ -125,6 +125,10 @@ def test_opt_outs_page_adds_finds_and_removes_a_number(page: Page, web: WebStack
     expect(row).to_be_visible()
     assert_controls_labelled(page)
     screenshot(page, "optouts")
+    with page.expect_download() as listed:
+        page.get_by_role("button", name="Download (CSV)").click()
+    assert listed.value.suggested_filename == "optouts.csv"
+    assert "+12125550131" in Path(listed.value.path()).read_text(encoding="utf-8")
     row.get_by_role("button", name="Remove +12125550131").click()
     expect(page.locator("#optout-result")).to_contain_text("may receive messages again")
     expect(page.locator("#optouts-list")).to_contain_text("has not opted out")

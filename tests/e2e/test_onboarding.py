@@ -30,7 +30,9 @@ def test_an_onboarded_brand_is_set_up_by_its_admin_and_sends(
     status, key = admin("POST", "/keys", {"role": "campaign_manager", "label": "Ann"})
     assert status == 201
     manager = Http(stack.api_url, key["secret"])
-    assert manager("GET", "/brand")[0] == 403
+    # (campaign managers read the brand's settings, e.g. its opt-out text, but cannot change them)
+    assert manager("GET", "/brand")[0] == 200
+    assert manager("PUT", "/brand", {"help_text": "Reply HELP for help."})[0] == 403
 
     # Then the manager can run a campaign from that number to that skill
     status, campaign = manager("POST", "/campaigns", {

@@ -29,13 +29,14 @@ def _pump(aws: dict[str, str]) -> S3Pump:
     return S3Pump(app, "parse_upload", s3, aws["UPLOADS_BUCKET"], "uploads/")
 
 
-def _upload(api: Api, brand: Brand, aws: dict[str, str], cid: str, data: bytes) -> dict[str, Any]:
+def _upload(api: Api, brand: Brand, aws: dict[str, str], cid: str, data: bytes,
+            pump: S3Pump | None = None) -> dict[str, Any]:
     status, upload = api.call("POST", f"/campaigns/{cid}/recipients/upload", brand)
     assert status == 201 and upload["method"] == "PUT", upload
     status, campaign = api.call("GET", f"/campaigns/{cid}", brand)
     assert campaign["upload"]["status"] == "WAITING"
     assert _put(upload, data) == 200
-    pump = _pump(aws)
+    pump = pump or _pump(aws)
     assert pump.poll_once() == 1 and pump.errors == 0
     assert pump.poll_once() == 0  # delivered once per object version
     status, campaign = api.call("GET", f"/campaigns/{cid}", brand)
@@ -63,6 +64,35 @@ def test_a_browser_style_put_of_a_small_csv_is_parsed(api: Api, brand: Brand,
     assert "scientific notation" in errors["items"][0]["errors"][0]["message"]
     status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
     assert status == 400 and body["error"]["code"] == "RECIPIENT_ERRORS"
+
+
+def test_the_uploads_bucket_answers_a_browsers_preflight_for_the_put(
+        api: Api, brand: Brand, aws: dict[str, str]) -> None:
+    # The web tool's page (the API's origin) PUTs to the bucket's origin: CORS from the template.
+    status, upload = api.call("POST", f"/campaigns/{_sms_campaign(api, brand)}/recipients/upload",
+                              brand)
+    request = urllib.request.Request(upload["url"], method="OPTIONS", headers={
+        "Origin": "https://tool.example.com", "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "content-type"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        assert response.headers["Access-Control-Allow-Origin"] == "https://tool.example.com"
+        assert response.headers["Access-Control-Allow-Methods"] == "PUT"
+
+
+def test_a_corrected_file_replaces_a_list_with_errors_and_the_campaign_launches(
+        api: Api, brand: Brand, aws: dict[str, str]) -> None:
+    cid, pump = _sms_campaign(api, brand), _pump(aws)
+    campaign = _upload(api, brand, aws, cid, b"+1 212 555 0101\n+1 212 555\n2125550103\n", pump)
+    assert (campaign["upload"]["accepted"], campaign["upload"]["rejected"]) == (1, 2)
+
+    campaign = _upload(api, brand, aws, cid, b"+1 212 555 0101\n+1 212 555 0102\n", pump)
+    assert campaign["upload"]["status"] == "DONE", campaign["upload"]
+    assert campaign["recipients"] == 2 and campaign["recipient_errors"] == 0
+    status, errors = api.call("GET", f"/campaigns/{cid}/recipients?errors=true", brand)
+    assert errors["items"] == []
+    status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
+    assert status == 200, body
 
 
 def test_a_file_over_100000_rows_fails_and_stores_nothing(api: Api, brand: Brand,
