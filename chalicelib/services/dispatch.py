@@ -48,7 +48,7 @@ SLOT_LEAD_SECONDS = 0.05  # the first slot of a reservation, so its thread is th
 LATE_RETRIES = 3  # a send late for its slot reserves a new one this many times, then requeues
 SENDER_RATE_DEFAULTS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0, "whatsapp": 80.0}
 MAX_VALIDITY_SECONDS = 36000
-OPT_OUT_RECHECK_SECONDS = 1.0  # a claim older than this re-reads the opt-out before the send
+OPT_OUT_RECHECK_SECONDS = 0.5  # a send waiting longer re-reads the opt-out this long before
 SEND_BUDGET_SECONDS = 10.0  # how long one invocation may wait for slots (Lambda timeout is 30 s)
 STATUS_FRESH_SECONDS = 1.0  # a send goes only if the campaign was seen RUNNING this recently
 CACHE_SECONDS = 30.0  # brand time zone and sender limits, per Lambda container
@@ -284,6 +284,16 @@ class Dispatcher:
                  window: scheduler.Window, intervals: dict[str, float]) -> None:
         item = claimed.item
         try:
+            if slot - self.clock() > OPT_OUT_RECHECK_SECONDS:
+                # A long wait for the slot: read the opt-out again shortly before it (not after,
+                # where the read would make the send late), so a STOP stored meanwhile counts.
+                self.sleep(max(0.0, slot - OPT_OUT_RECHECK_SECONDS - self.clock()))
+                if optouts.opted_out(campaign.brand_id, [item.phone]):
+                    messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt,
+                                          "OPTED_OUT",
+                                          "the consumer opted out of this brand's messages",
+                                          self.clock())
+                    return
             for _ in range(LATE_RETRIES + 1):
                 wait = slot - self.clock()
                 if wait > 0:
@@ -307,13 +317,6 @@ class Dispatcher:
             if not self._still_running(campaign):
                 messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "CANCELLED",
                                       "the campaign was cancelled", self.clock())
-                return
-            if (self.clock() - claimed.claimed_at > OPT_OUT_RECHECK_SECONDS
-                    and optouts.opted_out(campaign.brand_id, [item.phone])):
-                # A STOP stored while this message waited for its slot still stops it.
-                messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "OPTED_OUT",
-                                      "the consumer opted out of this brand's messages",
-                                      self.clock())
                 return
             now = self.clock()
             lease_left = claimed.claimed_at + self.settings.claim_lease_seconds - now
