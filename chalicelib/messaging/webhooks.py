@@ -51,6 +51,14 @@ def verify(auth_token: str, url: str, form: Mapping[str, str], signature: str | 
                         code="SIGNATURE_INVALID")
 
 
+def signed_form(raw_body: bytes | str | None, signature: str | None, base_url: str, path: str,
+                auth_token: str, query: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The webhook's form, once its signature is checked on the exact public URL (403 if not)."""
+    form = parse_form(raw_body)
+    verify(auth_token, public_url(base_url, path, query), form, signature)
+    return form
+
+
 def sign(auth_token: str, url: str, form: Mapping[str, str]) -> str:
     """The signature the gateway would send (the sandbox and tests play the gateway)."""
     return str(RequestValidator(auth_token).compute_signature(url, dict(form)))

@@ -41,9 +41,8 @@ ERROR_MEANINGS = {
 def receive(raw_body: bytes | str | None, signature: str | None,
             query: Mapping[str, str] | None = None, now: float | None = None) -> dict[str, Any]:
     settings = get_settings()
-    form = webhooks.parse_form(raw_body)
-    url = webhooks.public_url(settings.webhook_base_url, webhooks.STATUS_PATH, query)
-    webhooks.verify(secrets.twilio_auth_token(), url, form, signature)
+    form = webhooks.signed_form(raw_body, signature, settings.webhook_base_url,
+                                webhooks.STATUS_PATH, secrets.twilio_auth_token(), query)
     now = time.time() if now is None else now
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()

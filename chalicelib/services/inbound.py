@@ -42,9 +42,8 @@ def receive(raw_body: bytes | str | None, signature: str | None,
             query: Mapping[str, str] | None = None, now: float | None = None) -> dict[str, Any]:
     """Handle one inbound webhook; returns what was done (for logs and tests)."""
     settings = get_settings()
-    form = webhooks.parse_form(raw_body)
-    url = webhooks.public_url(settings.webhook_base_url, webhooks.INBOUND_PATH, query)
-    webhooks.verify(secrets.twilio_auth_token(), url, form, signature)
+    form = webhooks.signed_form(raw_body, signature, settings.webhook_base_url,
+                                webhooks.INBOUND_PATH, secrets.twilio_auth_token(), query)
     now = time.time() if now is None else now
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
     for name, value in (("MessageSid", sid), ("From", form.get("From")), ("To", form.get("To"))):
