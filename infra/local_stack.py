@@ -29,7 +29,7 @@ from chalice.local import (
 )
 
 from infra.local_resources import REGION, create_resources, put_local_secrets
-from infra.moto_server import MotoServer
+from infra.moto_server import MotoProcess
 from infra.pumps import Pump, S3Pump, SchedulePump, SqsPump, StreamPump
 from infra.sandbox import Faults, SandboxServer
 
@@ -76,7 +76,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         quiet_logs()
         self.api_port = self.api_port or free_port()
-        self.moto = MotoServer(port=self.moto_port).start()
+        self.moto = MotoProcess(port=self.moto_port).start()
         self.moto_url = self.moto.url
         self.sandbox = SandboxServer(port=self.sandbox_port, faults=self.faults).start()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
@@ -145,6 +145,9 @@ class LocalStack:
         session = boto3.session.Session(region_name=REGION)
         sqs = session.client("sqs", endpoint_url=self.moto_url)
         streams = session.client("dynamodbstreams", endpoint_url=self.moto_url)
+        # Lambda's on-failure destination of the stream readers (infra/resources/queues.yaml).
+        failures = sqs.get_queue_url(
+            QueueName=f"proactive-{self.stage}-stream-failures")["QueueUrl"]
         for source in self.app.event_sources:
             name = source.name
             if isinstance(source, SQSEventConfig):
@@ -157,8 +160,9 @@ class LocalStack:
                     self.pumps.append(SqsPump(self.app, name, source, sqs, url, worker,
                                               duplicate_share=duplicates))
             elif isinstance(source, DynamoDBEventConfig):
-                self.pumps.append(StreamPump(self.app, name, source, streams,
-                                             self.env["MESSAGES_STREAM_ARN"]))
+                self.pumps.append(StreamPump(
+                    self.app, name, source, streams, self.env["MESSAGES_STREAM_ARN"],
+                    sqs=sqs, failure_queue_url=failures))
             elif isinstance(source, ScheduledEventConfig):
                 self.pumps.append(SchedulePump(self.app, name, source, self.tick_seconds))
         # The uploads bucket's notification (infra/resources/storage.yaml) -> parse_upload.

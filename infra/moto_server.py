@@ -9,9 +9,14 @@ consumers that would fake lost updates and double sends that AWS never produces,
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
+import subprocess
+import sys
 import threading
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, cast
 
 from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import (
@@ -122,3 +127,75 @@ class MotoServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+class MotoProcess:
+    """The same server in a child process (`python -m infra.moto_server`).
+
+    moto does most of the local stack's work; in its own process it runs on its own core instead
+    of competing for one interpreter lock with the API, the pumps and the consumers, whose send
+    slots are timed. The child exits when this process goes away (its stdin closes)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
+        self.process: subprocess.Popen[str] | None = None
+        self._url = ""
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def start(self, timeout: float = 60.0) -> MotoProcess:
+        root = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "infra.moto_server", "--host", self.host,
+             "--port", str(self.port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root, env=env)
+        ready: list[str] = []
+        reader = threading.Thread(target=lambda: ready.append(
+            cast(IO[str], self.process.stdout).readline() if self.process else ""), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        line = ready[0].strip() if ready else ""
+        if not line.startswith("http://"):
+            self.stop()
+            raise RuntimeError(f"moto server did not start: {line or 'no answer'}")
+        self._url = line
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.stdin:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        if self.process.stdout:
+            self.process.stdout.close()
+        self.process = None
+
+
+def _exit_when_parent_goes() -> None:
+    sys.stdin.read()  # EOF: the parent closed our stdin or died
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="moto server for the local stack")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = MotoServer(args.host, args.port)
+    threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
+    print(server.url, flush=True)
+    os.dup2(2, 1)  # anything printed later goes to stderr: nobody reads the pipe any more
+    server.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ app.py is pumped with no change here.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -108,11 +109,16 @@ class StreamPump(Pump):
     """Reads every shard of a table's stream from the start and calls the handler per batch."""
 
     def __init__(self, app: Any, handler: str, config: DynamoDBEventConfig, streams: Any,
-                 stream_arn: str, retries: int = 3) -> None:
+                 stream_arn: str, retries: int = 10, sqs: Any = None,
+                 failure_queue_url: str = "", backoff_seconds: float = 0.1) -> None:
         super().__init__(f"stream-{handler}")
         self.app, self.handler, self.config = app, handler, config
         self.streams, self.stream_arn, self.retries = streams, stream_arn, retries
+        self.sqs, self.failure_queue_url = sqs, failure_queue_url
+        self.backoff_seconds = backoff_seconds
         self.positions: dict[str, str] = {}  # shard -> last sequence number delivered
+        self.shard = ""  # the shard being delivered
+        self.failed_records = 0
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -152,23 +158,49 @@ class StreamPump(Pump):
                     if isinstance(ddb.get("ApproximateCreationDateTime"), datetime):
                         ddb["ApproximateCreationDateTime"] = ddb[
                             "ApproximateCreationDateTime"].timestamp()
+                self.shard = shard_id
                 self._deliver(records)
                 delivered += len(records)
                 self.positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         return delivered
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
-        for attempt in range(self.retries + 1):
+        """As Lambda does with this stream's settings (infra/resources/functions.yaml): a batch
+        that fails is split in two and each half retried in order (BisectBatchOnFunctionError),
+        with backoff, up to `retries` times; what still fails is described on the on-failure
+        queue and logged, never skipped silently."""
+        batches = [(records, 0)]
+        while batches and not self.stopping.is_set():
+            batch, tries = batches.pop(0)
             try:
                 self.invocations += 1
-                self.app.handler_map[self.handler]({"Records": records},
+                self.app.handler_map[self.handler]({"Records": batch},
                                                    LambdaContext(self.handler))
-                return
+                continue
             except Exception:
                 self.errors += 1
-                log.exception("stream handler %s failed (attempt %d)", self.handler, attempt + 1)
-                time.sleep(0.2 * (attempt + 1))
-        log.error("stream batch of %d records dropped after retries", len(records))
+                log.exception("stream handler %s failed on %d records (try %d)", self.handler,
+                              len(batch), tries + 1)
+            if tries >= self.retries:
+                self._give_up(batch)
+                continue
+            time.sleep(min(2.0, self.backoff_seconds * 2 ** tries))
+            half = max(1, len(batch) // 2)
+            batches[:0] = [(part, tries + 1) for part in (batch[:half], batch[half:]) if part]
+
+    def _give_up(self, batch: list[dict[str, Any]]) -> None:
+        self.failed_records += len(batch)
+        numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        info = {"shardId": self.shard, "streamArn": self.stream_arn,
+                "startSequenceNumber": numbers[0], "endSequenceNumber": numbers[-1],
+                "batchSize": len(batch)}
+        log.error("stream batch failed every retry; sent to the on-failure queue: %s", info)
+        if self.sqs is not None and self.failure_queue_url:
+            self.sqs.send_message(QueueUrl=self.failure_queue_url, MessageBody=json.dumps({
+                "requestContext": {"condition": "RetryAttemptsExhausted",
+                                   "functionArn": LambdaContext(self.handler)
+                                   .invoked_function_arn},
+                "DDBStreamBatchInfo": info}))
 
 
 class SchedulePump(Pump):

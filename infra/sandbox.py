@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import sys
 import threading
 import time
 import urllib.error
@@ -533,11 +534,21 @@ def _webhook_route(sandbox: Sandbox, path: str, body: bytes) -> tuple[int, Any]:
         return 400, {"code": 20400, "message": str(exc), "status": 400}
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up waiting (the timeout faults) resets the connection: expected.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class SandboxServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  faults: Faults | None = None) -> None:
         self.sandbox = Sandbox(faults)
-        self.server = ThreadingHTTPServer((host, port), _handler(self.sandbox))
+        self.server = _QuietServer((host, port), _handler(self.sandbox))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="sandbox",
                                        daemon=True)

@@ -267,34 +267,44 @@ class Dispatcher:
             self._requeue(queues.Outgoing({**item.body(), "due_at": max(due, now)},
                                           math.ceil(max(0.0, due - now))))
 
-    def _still_running(self, campaign: CampaignModel) -> bool:
-        """The campaign's status as seen at most STATUS_FRESH_SECONDS ago (cancel is honoured
-        within that, at the cost of about one read per second per consumer)."""
-        now = self.clock()
+    def _still_running(self, campaign: CampaignModel, at: float) -> bool:
+        """The campaign's status as it will be seen at `at` (a send slot): read again unless it
+        was read at most STATUS_FRESH_SECONDS before `at`. Called before the slot, so the read
+        never makes a send late; cancel is honoured within STATUS_FRESH_SECONDS of the send, at
+        the cost of about one read per second per consumer."""
         with self.lock:
             seen_at, status = self.status_seen.get(campaign.campaign_id, (0.0, ""))
-            fresh = now - seen_at <= STATUS_FRESH_SECONDS
-        if not fresh:
+        if at - seen_at > STATUS_FRESH_SECONDS:
+            now = self.clock()
             status = campaigns.get(campaign.brand_id, campaign.campaign_id).status
             with self.lock:
                 self.status_seen[campaign.campaign_id] = (now, status)
         return status == "RUNNING"
 
+    def _may_still_send(self, slot: float, campaign: CampaignModel, claimed: Claimed) -> bool:
+        """The checks due before a send slot, done ahead of it (reads after the slot would make
+        the send late): the opt-out again when the wait was long (a STOP stored meanwhile
+        counts), and the campaign's status. False: the claim was settled here (SKIPPED)."""
+        item = claimed.item
+        if slot - self.clock() > OPT_OUT_RECHECK_SECONDS:
+            self.sleep(max(0.0, slot - OPT_OUT_RECHECK_SECONDS - self.clock()))
+            if optouts.opted_out(campaign.brand_id, [item.phone]):
+                messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "OPTED_OUT",
+                                      "the consumer opted out of this brand's messages",
+                                      self.clock())
+                return False
+        if not self._still_running(campaign, slot):
+            messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "CANCELLED",
+                                  "the campaign was cancelled", self.clock())
+            return False
+        return True
+
     def _send_at(self, slot: float, campaign: CampaignModel, claimed: Claimed,
                  window: scheduler.Window, intervals: dict[str, float]) -> None:
-        item = claimed.item
         try:
-            if slot - self.clock() > OPT_OUT_RECHECK_SECONDS:
-                # A long wait for the slot: read the opt-out again shortly before it (not after,
-                # where the read would make the send late), so a STOP stored meanwhile counts.
-                self.sleep(max(0.0, slot - OPT_OUT_RECHECK_SECONDS - self.clock()))
-                if optouts.opted_out(campaign.brand_id, [item.phone]):
-                    messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt,
-                                          "OPTED_OUT",
-                                          "the consumer opted out of this brand's messages",
-                                          self.clock())
-                    return
             for _ in range(LATE_RETRIES + 1):
+                if not self._may_still_send(slot, campaign, claimed):
+                    return
                 wait = slot - self.clock()
                 if wait > 0:
                     self.sleep(wait)
@@ -314,17 +324,12 @@ class Dispatcher:
             else:
                 self._give_back(claimed, self.clock(), "waiting for a send slot")
                 return
-            if not self._still_running(campaign):
-                messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "CANCELLED",
-                                      "the campaign was cancelled", self.clock())
-                return
             now = self.clock()
             lease_left = claimed.claimed_at + self.settings.claim_lease_seconds - now
-            if (now - slot > self.tolerance
-                    or lease_left < self.settings.gateway_timeout_seconds + 1
+            if (lease_left < self.settings.gateway_timeout_seconds + 1
                     or not scheduler.in_window(claimed.zones, window, now)):
-                # Late after the status check, the claim is about to expire, or the window
-                # closed while waiting: give it back untouched.
+                # The claim is about to expire, or the window closed while waiting: give it
+                # back untouched.
                 self._give_back(claimed, now, "waiting for a send slot")
                 return
             self._send_one(campaign, claimed, window, now)

@@ -48,6 +48,12 @@ def stack() -> Iterator[LocalStack]:
         yield local
     finally:
         local.stop()
+    # No stream batch may have failed every retry (it would be missing from the counters).
+    assert not stream_failures(local)
+
+
+def stream_failures(stack: LocalStack) -> dict[str, int]:
+    return {p.name: p.failed_records for p in stack.pumps if getattr(p, "failed_records", 0)}
 
 
 @pytest.fixture

@@ -258,4 +258,20 @@ def test_dlq_depth_has_an_alarm(packaged: tuple[Path, dict[str, Any]]) -> None:
               if r["Type"] == "AWS::CloudWatch::Alarm"}
     watched = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()
                if a["MetricName"] == "ApproximateNumberOfMessagesVisible"}
-    assert {"SendDLQ", "ControlDLQ"} <= watched
+    assert {"SendDLQ", "ControlDLQ", "StreamFailuresQueue"} <= watched
+
+
+def test_stream_batches_that_keep_failing_are_kept_not_skipped(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    resources = template["Resources"]
+    readers = [(name, event["Properties"]) for name, res in resources.items()
+               if res["Type"] == "AWS::Serverless::Function"
+               for event in res["Properties"].get("Events", {}).values()
+               if event["Type"] == "DynamoDB"]
+    assert {name for name, _ in readers} == {"AggregateMetrics", "MatchStatusCallbacks"}
+    destination = {"Fn::GetAtt": ["StreamFailuresQueue", "Arn"]}
+    for name, props in readers:
+        assert props["BisectBatchOnFunctionError"] is True
+        assert props["DestinationConfig"]["OnFailure"]["Destination"] == destination
+        assert _grants(template, f"{name}Role", "sqs:SendMessage", destination), name
