@@ -36,6 +36,8 @@ from infra.sandbox import Faults, SandboxServer
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
 SANDBOX_WHATSAPP_APP_SECRET = "sandbox-whatsapp-app-secret"
+# How long stop() lets invocations in flight finish (a send batch waits at most ~10 s for slots).
+STOP_TIMEOUT_SECONDS = 30.0
 
 
 def free_port() -> int:
@@ -176,10 +178,18 @@ class LocalStack:
         return next(p for p in self.pumps if p.name.split("-", 1)[1].startswith(handler))
 
     def stop(self) -> None:
+        # Pumps first, while moto and the sandbox still answer: an invocation in flight ends as
+        # it would on AWS instead of failing against a stopped server (or, once the environment
+        # is restored, against real AWS endpoints).
         for pump in self.pumps:
             pump.stop()
+        deadline = time.time() + STOP_TIMEOUT_SECONDS
         for pump in self.pumps:
-            pump.join(timeout=5)
+            pump.join(timeout=max(0.0, deadline - time.time()))
+        lingering = [p.name for p in self.pumps if p.is_alive()]
+        if lingering:
+            logging.getLogger("proactive.local").warning("pumps still running at stop: %s",
+                                                         lingering)
         self.api.server.shutdown()
         self.api.server.server_close()
         self.sandbox.stop()
