@@ -44,7 +44,8 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
     refs["DefaultRole"] = "DefaultRole"
     # Functions chalice generates (e.g. ParseUpload in a bucket notification) are not in the
     # fragment; locally the pumps stand in for them, so their ARNs only need to resolve.
-    for function in _external_names(resources):
+    patched = {name for name, res in resources.items() if "Type" not in res}
+    for function in _external_names(resources) | patched:
         attrs[(function, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
     # Resources that reference others (a queue's DLQ) are created after them.
     while pending:

@@ -149,7 +149,7 @@ class LocalStack:
         streams = session.client("dynamodbstreams", endpoint_url=self.moto_url)
         # Lambda's on-failure destination of the stream readers (infra/resources/queues.yaml).
         failures = sqs.get_queue_url(
-            QueueName=f"proactive-{self.stage}-stream-failures")["QueueUrl"]
+            QueueName=f"proactive-{self.stage}-failed-invocations")["QueueUrl"]
         for source in self.app.event_sources:
             name = source.name
             if isinstance(source, SQSEventConfig):

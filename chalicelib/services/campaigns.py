@@ -17,7 +17,7 @@ from chalicelib.services import analytics, queues
 from chalicelib.services import recipients as recipient_lists
 from chalicelib.services import templates as recipient_templates
 from chalicelib.services.auth import Principal
-from chalicelib.services.views import campaign_view, message_view
+from chalicelib.services.views import campaign_view, message_view, upload_state
 from chalicelib.store import brands, campaigns, messages, metrics
 from chalicelib.store.models import CampaignModel, ConsentAttribute
 
@@ -137,15 +137,17 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
                           "holds opt-in consent from every recipient (TCPA / GDPR)")
     if campaign.status != "DRAFT":
         raise Conflict(f"only a DRAFT campaign can be launched; this one is {campaign.status}")
+    upload = campaign.upload
+    upload_status, upload_message = (upload_state(upload, time.time()) if upload
+                                     else ("DONE", None))
+    if upload_status != "DONE":
+        detail = f": {upload_message}" if upload_message else ""
+        raise ValidationFailed(
+            f"the last CSV upload is {upload_status}{detail}; wait for it to finish or upload "
+            "the list again", code="UPLOAD_NOT_DONE")
     if not campaign.recipients_total:
         raise ValidationFailed("the campaign has no recipients; add them before launching",
                                code="NO_RECIPIENTS")
-    upload = campaign.upload
-    if upload is not None and upload.status != "DONE":
-        detail = f": {upload.message}" if upload.message else ""
-        raise ValidationFailed(
-            f"the last CSV upload is {upload.status}{detail}; wait for it to finish or upload "
-            "the list again", code="UPLOAD_NOT_DONE")
     if campaign.recipient_errors:
         raise ValidationFailed(
             f"the recipient list has {campaign.recipient_errors} line(s) with errors; correct "

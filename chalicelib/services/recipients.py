@@ -258,6 +258,13 @@ def process_upload(bucket: str, key: str) -> str:
         except DomainError:
             return "SUPERSEDED"
         return "FAILED"
+    except Exception:
+        # Not the file's fault (S3 or DynamoDB failed): Lambda retries the invocation, then
+        # keeps it on the failed-invocations queue; the campaign shows the upload FAILED once
+        # it made no progress for views.UPLOAD_STALL_SECONDS.
+        logger.exception("upload parse crashed; left for Lambda's retry",
+                         extra={"campaign_id": campaign_id, "upload_id": upload_id})
+        raise
     logger.info("upload parsed", extra={"campaign_id": campaign_id, "accepted": accepted,
                                         "rejected": rejected})
     return "DONE"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.store.models import CampaignModel, MessageModel
+from chalicelib.store.models import CampaignModel, MessageModel, UploadAttribute
 
 MESSAGE_STATUSES = ("PENDING", "SCHEDULED", "QUEUED", "SENDING", "SENT", "DELIVERED",
                     "UNDELIVERED", "FAILED", "SKIPPED", "RESPONDED")
@@ -18,6 +19,19 @@ def iso(epoch: float | None) -> str | None:
 
 
 WAITING_STATUSES = ("PENDING", "SCHEDULED", "QUEUED", "SENDING")
+# parse_upload runs at most 900 s and reports progress every few thousand rows: a parse with no
+# progress for longer than that died (its retries, if any, start over and report again).
+UPLOAD_STALL_SECONDS = 960.0
+UPLOAD_STALLED = ("the check of the file stopped before it finished (no progress for "
+                  f"{UPLOAD_STALL_SECONDS / 60:.0f} minutes); upload the file again")
+
+
+def upload_state(upload: UploadAttribute, now: float) -> tuple[str, str | None]:
+    """(status, message) of an upload as users see it: a stalled parse is FAILED."""
+    status = str(upload.status)
+    if status == "PARSING" and now - float(upload.updated_at or 0) > UPLOAD_STALL_SECONDS:
+        return "FAILED", UPLOAD_STALLED
+    return status, upload.message
 
 
 def display_status(campaign: CampaignModel, counts: dict[str, int]) -> str:
@@ -62,11 +76,14 @@ def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None)
         },
     }
     upload = campaign.upload
-    view["upload"] = None if upload is None else {
-        "upload_id": upload.upload_id, "status": upload.status,
-        "rows_done": int(upload.rows_done or 0), "accepted": int(upload.accepted or 0),
-        "rejected": int(upload.rejected or 0), "stored": int(upload.stored or 0),
-        "message": upload.message}
+    view["upload"] = None
+    if upload is not None:
+        status, message = upload_state(upload, time.time())
+        view["upload"] = {
+            "upload_id": upload.upload_id, "status": status,
+            "rows_done": int(upload.rows_done or 0), "accepted": int(upload.accepted or 0),
+            "rejected": int(upload.rejected or 0), "stored": int(upload.stored or 0),
+            "message": message, "updated_at": iso(upload.updated_at)}
     if counts is not None:
         view["counts"] = {status: int(counts.get(status, 0)) for status in MESSAGE_STATUSES}
         view["status"] = display_status(campaign, view["counts"])

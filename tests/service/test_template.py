@@ -252,13 +252,18 @@ def test_uploads_bucket_invokes_the_csv_parser(packaged: tuple[Path, dict[str, A
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["UPLOADS_BUCKET"] == bucket["BucketName"]
     assert resources["ParseUpload"]["Properties"]["Timeout"] == 900
+    # a parse that crashed on every try is kept for ops, not dropped
+    invoke = resources["ParseUpload"]["Properties"]["EventInvokeConfig"]
+    destination = {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == destination
+    assert _grants(template, "DefaultRole", "sqs:SendMessage", destination)
 def test_dlq_depth_has_an_alarm(packaged: tuple[Path, dict[str, Any]]) -> None:
     _, template = packaged
     alarms = {name: r["Properties"] for name, r in template["Resources"].items()
               if r["Type"] == "AWS::CloudWatch::Alarm"}
     watched = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()
                if a["MetricName"] == "ApproximateNumberOfMessagesVisible"}
-    assert {"SendDLQ", "ControlDLQ", "StreamFailuresQueue"} <= watched
+    assert {"SendDLQ", "ControlDLQ", "FailedInvocationsQueue"} <= watched
 
 
 def test_stream_batches_that_keep_failing_are_kept_not_skipped(
@@ -270,7 +275,7 @@ def test_stream_batches_that_keep_failing_are_kept_not_skipped(
                for event in res["Properties"].get("Events", {}).values()
                if event["Type"] == "DynamoDB"]
     assert {name for name, _ in readers} == {"AggregateMetrics", "MatchStatusCallbacks"}
-    destination = {"Fn::GetAtt": ["StreamFailuresQueue", "Arn"]}
+    destination = {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
     for name, props in readers:
         assert props["BisectBatchOnFunctionError"] is True
         assert props["DestinationConfig"]["OnFailure"]["Destination"] == destination

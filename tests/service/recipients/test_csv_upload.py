@@ -3,12 +3,14 @@ pump, same event as Lambda gets) to parse_upload, and the stored result."""
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from typing import Any
 
 import boto3
 
-from chalicelib.store.models import MessageModel
+from chalicelib.services import views
+from chalicelib.store.models import CampaignModel, MessageModel
 from infra.pumps import S3Pump
 from tests.conftest import Api, Brand, campaign_body
 from tests.service.recipients.conftest import WHATSAPP_NUMBER
@@ -168,3 +170,34 @@ def test_a_100000_row_csv_through_the_upload_path(api: Api, brand: Brand, aws: d
     assert int(last.line) == 100_001 and last.status == "PENDING"
     assert last.zones == ["America/New_York"] and last.text == (
         "Hi Cy, your order D-99999 is ready")
+
+
+def test_a_parse_that_crashed_shows_failed_once_it_stalls_and_a_new_upload_replaces_it(
+        api: Api, brand: Brand, aws: dict[str, str]) -> None:
+    cid = _sms_campaign(api, brand)
+    status, upload = api.call("POST", f"/campaigns/{cid}/recipients/upload", brand)
+    assert _put(upload, b"+1 212 555 0101\n") == 200
+    # the object is gone when the parser reads it: not the file's fault, the invocation fails
+    s3 = boto3.session.Session(region_name="us-east-1").client(
+        "s3", endpoint_url=aws["AWS_ENDPOINT_URL"])
+    key = s3.list_objects_v2(Bucket=aws["UPLOADS_BUCKET"], Prefix="uploads/")["Contents"][0]
+    s3.delete_object(Bucket=aws["UPLOADS_BUCKET"], Key=key["Key"])
+    pump = _pump(aws)
+    pump.deliver(key["Key"], int(key["Size"]), key["ETag"].strip('"'))
+    assert pump.errors == 1  # left to Lambda's retries and its on-failure destination
+    status, campaign = api.call("GET", f"/campaigns/{cid}", brand)
+    assert campaign["upload"]["status"] == "PARSING"  # it may still be retried
+
+    # no progress for longer than the parser may run: the campaign says so
+    stored = CampaignModel.get(brand.brand_id, cid)
+    stalled = time.time() - views.UPLOAD_STALL_SECONDS - 60
+    stored.update(actions=[CampaignModel.upload.updated_at.set(stalled)])  # type: ignore[attr-defined]
+    status, campaign = api.call("GET", f"/campaigns/{cid}", brand)
+    assert campaign["upload"]["status"] == "FAILED"
+    assert "upload the file again" in campaign["upload"]["message"]
+    status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
+    assert status == 400 and body["error"]["code"] == "UPLOAD_NOT_DONE"
+    assert "upload the file again" in body["error"]["message"]
+
+    campaign = _upload(api, brand, aws, cid, b"+1 212 555 0101\n+1 212 555 0102\n")
+    assert campaign["upload"]["status"] == "DONE" and campaign["recipients"] == 2
