@@ -15,6 +15,7 @@ from chalicelib.api.admin_schemas import (
     BrandSettingsIn,
     KeyIn,
     NumberIn,
+    NumberPatchIn,
     SkillIn,
     SkillPatchIn,
 )
@@ -168,6 +169,13 @@ def add_number() -> Response:
     principal = _principal(auth.ADMIN_ROLES)
     number = admin.add_number(principal, parse_body(NumberIn, _request().raw_body))
     return Response(body=number, status_code=201)
+
+
+@route("/numbers/{number}", methods=["PATCH"])
+def update_number(number: str) -> dict[str, Any]:
+    principal = _principal(auth.ADMIN_ROLES)
+    return admin.update_number(principal, number,
+                               parse_body(NumberPatchIn, _request().raw_body))
 
 
 @route("/numbers/{number}", methods=["DELETE"])

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from chalicelib.api.schemas import Strict, WindowIn
 from chalicelib.domain import brand_rules
 
 OPT_OUT_TEXT_MAX = brand_rules.OPT_OUT_TEXT_MAX
+GATEWAY_KEYWORDS = ("true when the gateway answers STOP/START/HELP on this number itself (e.g. "
+                    "Twilio Advanced Opt-Out): opt-outs are still recorded, but the service "
+                    "sends no confirmation of its own")
 
 
 class BrandSettingsIn(Strict):
@@ -45,6 +48,29 @@ class NumberIn(Strict):
         default=None, description="default: long_code for sms, whatsapp for whatsapp")
     rate: float | None = Field(default=None, gt=0, le=brand_rules.MAX_SENDER_RATE,
                                description="messages per second; default by kind")
+    gateway_answers_keywords: bool = Field(default=False, description=GATEWAY_KEYWORDS)
+
+    @field_validator("gateway_answers_keywords")
+    @classmethod
+    def _keywords(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("channel") != "sms":
+            raise ValueError("only an SMS number's gateway answers STOP/START/HELP itself")
+        return value
+
+
+class NumberPatchIn(Strict):
+    """Fields left out keep their value."""
+
+    rate: float | None = Field(default=None, gt=0, le=brand_rules.MAX_SENDER_RATE,
+                               description="messages per second")
+    gateway_answers_keywords: bool | None = Field(default=None, description=GATEWAY_KEYWORDS)
+
+    @model_validator(mode="after")
+    def _something(self) -> NumberPatchIn:
+        if not self.model_fields_set:
+            raise ValueError("give at least one setting to change: rate, "
+                             "gateway_answers_keywords")
+        return self
 
 
 class SkillIn(Strict):

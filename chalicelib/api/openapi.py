@@ -116,11 +116,12 @@ def _admin_paths(paths: dict[str, Any], components: dict[str, Any]) -> None:
         BrandSettingsIn,
         KeyIn,
         NumberIn,
+        NumberPatchIn,
         SkillIn,
         SkillPatchIn,
     )
 
-    for model in (BrandSettingsIn, NumberIn, SkillIn, SkillPatchIn, KeyIn):
+    for model in (BrandSettingsIn, NumberIn, NumberPatchIn, SkillIn, SkillPatchIn, KeyIn):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
             components.setdefault(name, sub)
@@ -142,7 +143,10 @@ def _admin_paths(paths: dict[str, Any], components: dict[str, Any]) -> None:
         "/numbers": {"get": _op("Sender numbers (admins and campaign managers)"),
                      "post": admin("Add a sender number (E.164; unique across brands)",
                                    "NumberIn", ok="201")},
-        "/numbers/{number}": {"delete": admin("Remove a sender number (+ as %2B)"),
+        "/numbers/{number}": {"patch": admin("Change a sender number's rate or whether its "
+                                             "gateway answers STOP/START/HELP itself",
+                                             "NumberPatchIn"),
+                              "delete": admin("Remove a sender number (+ as %2B)"),
                               "parameters": [path_param("number")]},
         "/skills": {"get": _op("Skills (admins and campaign managers)"),
                     "post": admin("Create a skill", "SkillIn", ok="201")},

@@ -8,7 +8,13 @@ import time
 from typing import Any
 from urllib.parse import unquote
 
-from chalicelib.api.admin_schemas import BrandSettingsIn, NumberIn, SkillIn, SkillPatchIn
+from chalicelib.api.admin_schemas import (
+    BrandSettingsIn,
+    NumberIn,
+    NumberPatchIn,
+    SkillIn,
+    SkillPatchIn,
+)
 from chalicelib.domain import brand_rules
 from chalicelib.domain.errors import Conflict, NotFound, field_error
 from chalicelib.services import audit_log, ratelimit
@@ -90,7 +96,8 @@ def update_brand(principal: Principal, payload: BrandSettingsIn) -> dict[str, An
 
 def number_view(number: SenderNumberModel) -> dict[str, Any]:
     return {"number": number.number, "channel": number.channel, "kind": number.kind,
-            "rate": float(number.rate)}
+            "rate": float(number.rate),
+            "gateway_answers_keywords": bool(number.gateway_answers_keywords)}
 
 
 def list_numbers(principal: Principal) -> dict[str, Any]:
@@ -103,7 +110,8 @@ def add_number(principal: Principal, payload: NumberIn) -> dict[str, Any]:
     if isinstance(checked, tuple):
         raise field_error(*checked)
     number = SenderNumberModel(checked.number, brand_id=principal.brand_id,
-                               channel=checked.channel, kind=checked.kind, rate=checked.rate)
+                               channel=checked.channel, kind=checked.kind, rate=checked.rate,
+                               gateway_answers_keywords=payload.gateway_answers_keywords)
     existing = brands.get_sender_number(checked.number)
     if existing is not None:
         raise _taken(checked.number, existing.brand_id == principal.brand_id)
@@ -138,11 +146,41 @@ def parse_number_path(raw: str) -> str:
     return text
 
 
-def remove_number(principal: Principal, raw_number: str) -> dict[str, Any]:
+def _own_number(principal: Principal, raw_number: str) -> SenderNumberModel:
     number_text = parse_number_path(raw_number)
     number = brands.get_sender_number(number_text)
     if number is None or number.brand_id != principal.brand_id:
         raise NotFound(f"{number_text} is not a sender number of this brand")
+    return number
+
+
+def update_number(principal: Principal, raw_number: str,
+                  payload: NumberPatchIn) -> dict[str, Any]:
+    """Change a number's send rate (consumers pick it up within a minute) or who answers
+    keywords on it; allowed while campaigns use the number."""
+    number = _own_number(principal, raw_number)
+    before = number_view(number)
+    actions: list[Any] = []
+    if payload.rate is not None:
+        actions.append(SenderNumberModel.rate.set(payload.rate))
+        number.rate = payload.rate
+    if payload.gateway_answers_keywords is not None:
+        if payload.gateway_answers_keywords and number.channel != "sms":
+            raise field_error("gateway_answers_keywords",
+                              "only an SMS number's gateway answers STOP/START/HELP itself")
+        actions.append(SenderNumberModel.gateway_answers_keywords.set(
+            payload.gateway_answers_keywords))
+        number.gateway_answers_keywords = payload.gateway_answers_keywords
+    audit.commit(
+        [Step("update", number, SenderNumberModel.brand_id == principal.brand_id,
+              actions=actions, conflict=f"{number.number} changed meanwhile")],
+        audit_log.entry(principal, principal.brand_id, "number.update", number.number,
+                        before, number_view(number)))
+    return number_view(number)
+
+
+def remove_number(principal: Principal, raw_number: str) -> dict[str, Any]:
+    number = _own_number(principal, raw_number)
     for campaign in campaigns.iter_brand(principal.brand_id):
         if campaign.from_number == number.number and campaign.status in ACTIVE_CAMPAIGN_STATUSES:
             raise Conflict(f"{number.number} sends campaign {campaign.campaign_id} "

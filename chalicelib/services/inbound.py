@@ -20,7 +20,7 @@ from chalicelib.messaging import webhooks
 from chalicelib.messaging.gateway import GatewayError, get_gateway
 from chalicelib.services import analytics, conversations
 from chalicelib.store import brands, markers, messages, optouts
-from chalicelib.store.models import BrandModel
+from chalicelib.store.models import BrandModel, SenderNumberModel
 
 DAY_SECONDS = 86400
 OPT_OUT_REPLY = ("{brand}: you are unsubscribed and will get no more messages from us. "
@@ -63,7 +63,7 @@ def receive(raw_body: bytes | str | None, signature: str | None,
         logger.info("inbound webhook retried; handled once already", extra={"sid": sid})
         return {"outcome": "duplicate"}
     try:
-        outcome = _handle(brands.get_brand(sender.brand_id), phone, channel, to_number,
+        outcome = _handle(brands.get_brand(sender.brand_id), phone, channel, sender,
                           message_text(form), sid, now)
     except Exception:
         markers.release(key)  # let the gateway's retry do it
@@ -85,8 +85,9 @@ def message_text(form: Mapping[str, str]) -> str:
     return text
 
 
-def _handle(brand: BrandModel, phone: str, channel: str, to_number: str, body: str, sid: str,
-            now: float) -> dict[str, Any]:
+def _handle(brand: BrandModel, phone: str, channel: str, sender: SenderNumberModel, body: str,
+            sid: str, now: float) -> dict[str, Any]:
+    to_number = str(sender.number)
     keyword = keywords.classify(body)
     if keyword is None:
         conversation = conversations.consumer_reply(brand, phone, channel, to_number, body, sid,
@@ -110,8 +111,12 @@ def _handle(brand: BrandModel, phone: str, channel: str, to_number: str, body: s
         reply = OPT_IN_REPLY.format(brand=brand.name)
     else:
         reply = brand.help_text
+    if sender.gateway_answers_keywords:
+        # The gateway has answered already (Twilio Advanced Opt-Out): a second answer would
+        # annoy the consumer, and after STOP the gateway refuses it (21610) anyway.
+        return {"outcome": action, "keyword": word, "confirmation": "gateway"}
     _confirm(channel, to_number, phone, reply)
-    return {"outcome": action, "keyword": word}
+    return {"outcome": action, "keyword": word, "confirmation": "sent"}
 
 
 def _confirm(channel: str, brand_number: str, phone: str, text: str) -> None:

@@ -93,6 +93,10 @@ class SenderNumberModel(Model):
     # Messages per second this sender may send; empty: the default of its kind (dispatch.py:
     # long_code 1/s, toll_free 3/s, short_code 100/s, whatsapp 80/s).
     rate = NumberAttribute(null=True)
+    # The gateway answers STOP/START/HELP on this number itself (Twilio's Advanced Opt-Out, on by
+    # default for US long codes and toll-free numbers): the service still records the opt-out or
+    # opt-in but sends no confirmation of its own (a second one would annoy, or get 21610).
+    gateway_answers_keywords = BooleanAttribute(default=False)
     brand_index = SenderNumberBrandIndex()
 
 

@@ -7,6 +7,7 @@ from tests.conftest import Api, Brand, campaign_body
 ADMIN_ONLY = [
     ("PUT", "/brand", {"help_text": "Reply HELP for help, STOP to stop."}),
     ("POST", "/numbers", {"number": "+12125550177", "channel": "sms"}),
+    ("PATCH", "/numbers/%2B12125550100", {"rate": 2}),
     ("DELETE", "/numbers/%2B12125550100", None),
     ("POST", "/skills", {"id": "billing", "name": "Billing"}),
     ("PATCH", "/skills/sales", {"name": "Sales team"}),
@@ -44,7 +45,7 @@ def test_a_sender_number_belongs_to_one_brand_only(api: Api, brand: Brand,
         "number": "+1 (212) 555-0150", "channel": "sms", "kind": "long_code", "rate": 2})
     assert status == 201
     assert added == {"number": "+12125550150", "channel": "sms", "kind": "long_code",
-                     "rate": 2.0}
+                     "rate": 2.0, "gateway_answers_keywords": False}
 
     status, answer = api.call("POST", "/numbers", other_brand, role="admin", json_body={
         "number": "+12125550150", "channel": "sms"})
@@ -70,6 +71,8 @@ BAD_NUMBERS = [
     ({"number": "+18005550150", "channel": "sms", "kind": "long_code"}, "kind"),
     ({"number": "+12125550150", "channel": "sms", "rate": 0}, "rate"),
     ({"number": "+12125550150", "channel": "sms", "colour": "red"}, "colour"),
+    ({"number": "+12125550150", "channel": "whatsapp", "gateway_answers_keywords": True},
+     "gateway_answers_keywords"),
 ]
 
 
@@ -90,6 +93,38 @@ def test_sender_number_kinds_get_their_default_rates(api: Api, brand: Brand) -> 
                            json_body={"number": "+12125550160", "channel": "whatsapp"})
     assert (toll_free["rate"], short["rate"], whatsapp["rate"]) == (3.0, 100.0, 80.0)
     assert whatsapp["kind"] == "whatsapp"
+
+
+def test_a_numbers_rate_and_keyword_answers_change_while_a_campaign_uses_it(
+        api: Api, brand: Brand, other_brand: Brand) -> None:
+    status, created = api.call("POST", "/campaigns", brand, json_body=campaign_body())
+    assert status == 201 and created["from_number"] == "+12125550100"
+    status, changed = api.call("PATCH", "/numbers/%2B12125550100", brand, role="admin",
+                               json_body={"rate": 0.5, "gateway_answers_keywords": True})
+    assert status == 200, changed
+    assert (changed["rate"], changed["gateway_answers_keywords"]) == (0.5, True)
+    _, listed = api.call("GET", "/numbers", brand, role="campaign_manager")
+    [mine] = [n for n in listed["items"] if n["number"] == "+12125550100"]
+    assert mine == changed
+    _, audit = api.call("GET", "/audit?limit=1", brand, role="admin")
+    [entry] = audit["items"]
+    assert entry["action"] == "number.update"
+    assert (entry["before"]["rate"], entry["after"]["rate"]) == (50.0, 0.5)
+    assert entry["after"]["gateway_answers_keywords"] is True
+
+    for body, field in (({}, "rate"), ({"rate": 0}, "rate"), ({"kind": "toll_free"}, "kind"),
+                        ({"gateway_answers_keywords": "maybe"}, "gateway_answers_keywords")):
+        status, answer = api.call("PATCH", "/numbers/%2B12125550100", brand, role="admin",
+                                  json_body=body)
+        assert status == 400 and field in answer["error"]["message"], (body, answer)
+    status, _ = api.call("PATCH", f"/numbers/%2B{other_brand.sms_number[1:]}", brand,
+                         role="admin", json_body={"rate": 1})
+    assert status == 404
+    api.call("POST", "/numbers", brand, role="admin",
+             json_body={"number": "+12125550160", "channel": "whatsapp"})
+    status, answer = api.call("PATCH", "/numbers/%2B12125550160", brand, role="admin",
+                              json_body={"gateway_answers_keywords": True})
+    assert status == 400 and "gateway_answers_keywords" in answer["error"]["message"]
 
 
 def test_removing_a_number_frees_it_and_another_brands_number_is_not_found(

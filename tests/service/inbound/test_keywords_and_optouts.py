@@ -93,6 +93,19 @@ def test_stop_on_whatsapp_opts_out_of_sms_too(twilio: Twilio, brand: Brand,
     assert reply["from"] == "whatsapp:+12125550190" and reply["to"] == f"whatsapp:{CONSUMER}"
 
 
+def test_a_number_whose_gateway_answers_keywords_gets_no_second_answer(
+        api: Api, twilio: Twilio, brand: Brand, sandbox: SandboxServer) -> None:
+    status, _ = api.call("PATCH", f"/numbers/%2B{brand.sms_number[1:]}", brand, role="admin",
+                         json_body={"gateway_answers_keywords": True})
+    assert status == 200
+    for word in ("STOP", "HELP", "START", "STOP"):
+        assert twilio.reply(CONSUMER, brand.sms_number, word)[0] == 200
+    # recorded as always (the last word was STOP), answered by the gateway only
+    stored = optouts.get(brand.brand_id, CONSUMER)
+    assert stored is not None and stored.keyword == "STOP"
+    assert _replies_to(sandbox, CONSUMER) == []
+
+
 def test_stop_to_one_number_blocks_the_brands_other_numbers(api: Api, twilio: Twilio,
                                                             brand: Brand,
                                                             sandbox: SandboxServer) -> None:
