@@ -20,7 +20,7 @@ from chalicelib.api.admin_schemas import (
     SkillPatchIn,
 )
 from chalicelib.api.content_schemas import ParseIn, TemplateIn
-from chalicelib.api.schemas import CampaignIn, LaunchIn, parse_body
+from chalicelib.api.schemas import CampaignIn, LaunchIn, parse_body, read_object
 from chalicelib.logging import logger
 from chalicelib.services import (
     admin,
@@ -113,6 +113,14 @@ def list_campaigns() -> dict[str, Any]:
 @route("/campaigns/{campaign_id}", methods=["GET"])
 def get_campaign(campaign_id: str) -> dict[str, Any]:
     return campaigns.get(_principal(auth.TOOL_ROLES), campaign_id)
+
+
+@route("/campaigns/{campaign_id}", methods=["PATCH"],
+       content_types=["application/json", "application/merge-patch+json",
+                      "application/x-www-form-urlencoded"])
+def update_campaign(campaign_id: str) -> dict[str, Any]:
+    principal = _principal(auth.TOOL_ROLES)
+    return campaigns.update_draft(principal, campaign_id, read_object(_request().raw_body))
 
 
 @route("/campaigns/{campaign_id}/recipients", methods=["POST"],

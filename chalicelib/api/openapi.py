@@ -56,6 +56,26 @@ def _recipient_paths(path_id: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _patch_schema(model: type[CampaignIn]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("required", None)
+    schema.pop("$defs", None)
+    schema["title"] = "CampaignPatchIn"
+    schema["description"] = (
+        "Any of CampaignIn's fields, as a JSON merge patch (RFC 7386): objects such as schedule "
+        "merge member by member, null resets an optional field to its default. The merged "
+        "campaign is checked as a whole, as on create.")
+    return schema
+
+
+def _patch_op() -> dict[str, Any]:
+    op = _op("Change a DRAFT campaign. A change of channel, text, template_id or "
+             "allow_multi_segment forgets a stored recipient list (recipients_cleared: true): "
+             "give the list again", "CampaignPatchIn")
+    op["responses"]["409"] = {"description": "The campaign is no longer a DRAFT"}
+    return op
+
+
 def document() -> dict[str, Any]:
     components: dict[str, Any] = {
         "CampaignIn": CampaignIn.model_json_schema(ref_template="#/components/schemas/{model}"),
@@ -66,6 +86,7 @@ def document() -> dict[str, Any]:
             "code": {"type": "string"}, "message": {"type": "string"},
             "details": {"type": "array", "items": {"type": "object"}}}}}},
     }
+    components["CampaignPatchIn"] = _patch_schema(CampaignIn)
     for model in (CampaignIn,):
         for name, schema in model.model_json_schema(
                 ref_template="#/components/schemas/{model}").get("$defs", {}).items():
@@ -79,6 +100,7 @@ def document() -> dict[str, Any]:
             "get": _op("List campaigns, recent first", params=["limit", "cursor"]),
         },
         "/campaigns/{id}": {"get": _op("A campaign with counts per recipient status"),
+                            "patch": _patch_op(),
                             "parameters": [path_id]},
         "/campaigns/{id}/recipients": {
             "post": _op("Replace the recipients with a typed list (text/plain, <= 100 lines)",

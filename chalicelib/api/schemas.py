@@ -101,6 +101,11 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 def parse_body(model: type[M], raw: bytes | str | None) -> M:
     """Parse a JSON request body into `model`, or raise ValidationFailed naming each field."""
+    return validate(model, read_object(raw))
+
+
+def read_object(raw: bytes | str | None) -> dict[str, Any]:
+    """A request body that must be a JSON object (an empty body is {})."""
     if raw is None or (isinstance(raw, bytes | str) and not raw.strip()):
         data: Any = {}
     else:
@@ -111,6 +116,11 @@ def parse_body(model: type[M], raw: bytes | str | None) -> M:
                                    code="INVALID_JSON") from None
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", code="INVALID_JSON")
+    return data
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    """`data` as `model`, or ValidationFailed with a detail naming each bad field."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -123,3 +133,19 @@ def parse_body(model: type[M], raw: bytes | str | None) -> M:
             details.append({"field": field, "message": message})
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
         raise ValidationFailed(f"invalid request: {summary}", details=details) from None
+
+
+def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """JSON Merge Patch (RFC 7386), without changing `target`: objects merge member by member,
+    null removes a member (so an optional field falls back to its default), anything else
+    replaces it."""
+    merged = dict(target)
+    for name, value in patch.items():
+        if value is None:
+            merged.pop(name, None)
+        elif isinstance(value, dict):
+            current = merged.get(name)
+            merged[name] = merge_patch(current if isinstance(current, dict) else {}, value)
+        else:
+            merged[name] = value
+    return merged

@@ -1,11 +1,11 @@
-"""Campaign authoring and life cycle: create, recipients, launch, cancel, read."""
+"""Campaign authoring and life cycle: create, change a draft, recipients, launch, cancel, read."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from chalicelib.api.schemas import CampaignIn, LaunchIn
+from chalicelib.api.schemas import CampaignIn, LaunchIn, merge_patch, validate
 from chalicelib.domain import phones
 from chalicelib.domain.errors import (
     Conflict,
@@ -27,10 +27,87 @@ CONSENT_TEXT = (
     "law that applies."
 )
 SCHEDULED_LAUNCH_MIN_LEAD_SECONDS = 60
+# What each recipient receives, as rendered and checked line by line when the list was stored.
+# The numbers are not in it: the send reads them from the campaign.
+CONTENT_FIELDS = frozenset({"channel", "text", "template_id", "allow_multi_segment"})
 
 
 def create(principal: Principal, payload: CampaignIn) -> dict[str, Any]:
-    brand_id = principal.brand_id
+    now = time.time()
+    fields = _checked_fields(principal.brand_id, payload)
+    _check_launch_at(fields["launch_at"], now)
+    campaign = CampaignModel(
+        principal.brand_id,
+        new_id("cmp", now),
+        **fields,
+        status="DRAFT",
+        created_by=principal.label or principal.key_id,
+        created_at=now,
+        updated_at=now,
+    )
+    campaigns.create(campaign)
+    return campaign_view(campaign, {})
+
+
+def update_draft(principal: Principal, campaign_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+    """PATCH a DRAFT campaign: `patch` (a JSON merge patch of CampaignIn's fields) is merged over
+    the stored campaign and the result is checked as a whole, exactly as create checks a body.
+
+    A change of what recipients receive (CONTENT_FIELDS) makes the stored list stale: its lines
+    were rendered and checked against the old content. The list is then forgotten (the answer
+    says `recipients_cleared`) and must be given again; the skill is written onto the messages
+    at launch, so a new skill needs no new list.
+    """
+    campaign = campaigns.get(principal.brand_id, campaign_id)
+    if campaign.status != "DRAFT":
+        raise Conflict(f"only a DRAFT campaign can be changed; this one is {campaign.status}")
+    if not patch:
+        raise ValidationFailed("the body changes nothing: give one or more of "
+                               f"{', '.join(CampaignIn.model_fields)}")
+    document = merge_patch(_as_input(campaign), patch)
+    if "fallback_from_number" not in patch and document.get("channel") != "prioritized":
+        document.pop("fallback_from_number", None)  # it only ever applies to prioritized
+    payload = validate(CampaignIn, document)
+    fields = _checked_fields(principal.brand_id, payload)
+    changed = {name: value for name, value in fields.items()
+               if _differs(getattr(campaign, name), value)}
+    now = time.time()
+    if "launch_at" in changed:
+        _check_launch_at(changed["launch_at"], now)
+    clear = bool(changed.keys() & CONTENT_FIELDS) and recipient_lists.has_list(campaign)
+    actions: list[Any] = [getattr(CampaignModel, name).remove() if value is None
+                          else getattr(CampaignModel, name).set(value)
+                          for name, value in changed.items()]
+    actions.append(CampaignModel.updated_at.set(now))
+    if clear:
+        actions += recipient_lists.forget_actions()
+    campaigns.update(campaign, actions, CampaignModel.status == "DRAFT",
+                     "the campaign was launched or cancelled meanwhile; only a DRAFT campaign "
+                     "can be changed")
+    if clear:
+        recipient_lists.delete_lines(campaign.campaign_id)
+    return {**campaign_view(campaign, status_counts(campaign)), "recipients_cleared": clear}
+
+
+def _as_input(campaign: CampaignModel) -> dict[str, Any]:
+    """The stored campaign as a CampaignIn body (what a patch is merged over)."""
+    view = campaign_view(campaign)
+    document = {name: view[name] for name in CampaignIn.model_fields
+                if view.get(name) is not None}
+    schedule = document["schedule"]
+    document["schedule"] = {name: value for name, value in schedule.items() if value is not None}
+    return document
+
+
+def _differs(stored: Any, new: Any) -> bool:
+    if isinstance(stored, int | float) and isinstance(new, int | float):
+        return abs(float(stored) - float(new)) > 1e-3  # launch_at went through ISO-8601 text
+    return bool(stored != new)
+
+
+def _checked_fields(brand_id: str, payload: CampaignIn) -> dict[str, Any]:
+    """The campaign's stored fields from a valid body, once the brand's numbers, skill and
+    template are checked: what create stores and what a patch compares."""
     number = brands.get_sender_number(phone_or_raw(payload.from_number))
     channels = {"sms": {"sms"}, "whatsapp": {"whatsapp"}, "prioritized": {"whatsapp"}}
     if number is None or number.brand_id != brand_id:
@@ -43,32 +120,28 @@ def create(principal: Principal, payload: CampaignIn) -> dict[str, Any]:
     if skill is None or skill.retired:
         raise field_error("skill", f"'{payload.skill}' is not an active skill of this brand")
     template_id, fallback_number, text = _channel_content(brand_id, payload)
-    now = time.time()
-    launch_at = payload.schedule.launch_at.timestamp() if payload.schedule.launch_at else None
+    schedule = payload.schedule
+    return {
+        "name": payload.name,
+        "channel": payload.channel,
+        "from_number": number.number,
+        "skill": skill.skill_id,
+        "text": text,
+        "template_id": template_id,
+        "fallback_from_number": fallback_number,
+        "allow_multi_segment": payload.allow_multi_segment,
+        "send_rate": schedule.send_rate,
+        "window_start": schedule.window.start,
+        "window_end": schedule.window.end,
+        "launch_at": schedule.launch_at.timestamp() if schedule.launch_at else None,
+    }
+
+
+def _check_launch_at(launch_at: float | None, now: float) -> None:
+    # Only a launch time being set must lie ahead: a stored one that has passed since means
+    # "when launched", and must not block a change of name.
     if launch_at is not None and launch_at < now:
         raise field_error("schedule.launch_at", "is in the past")
-    campaign = CampaignModel(
-        brand_id,
-        new_id("cmp", now),
-        name=payload.name,
-        channel=payload.channel,
-        from_number=number.number,
-        skill=skill.skill_id,
-        text=text,
-        template_id=template_id,
-        fallback_from_number=fallback_number,
-        allow_multi_segment=payload.allow_multi_segment,
-        send_rate=payload.schedule.send_rate,
-        window_start=payload.schedule.window.start,
-        window_end=payload.schedule.window.end,
-        launch_at=launch_at,
-        status="DRAFT",
-        created_by=principal.label or principal.key_id,
-        created_at=now,
-        updated_at=now,
-    )
-    campaigns.create(campaign)
-    return campaign_view(campaign, {})
 
 
 def _channel_content(brand_id: str, payload: CampaignIn) -> tuple[str | None, str | None,

@@ -39,7 +39,8 @@ def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
     zones = [list(m.zones or []) or [brand.time_zone] for m in pending]
     due = scheduler.schedule(zones, window, float(campaign.send_rate), now)
     moved = messages.schedule_many(
-        campaign_id, [(m.phone, d) for m, d in zip(pending, due, strict=True)], now, NO_WINDOW)
+        campaign_id, [(m.phone, d) for m, d in zip(pending, due, strict=True)], now, NO_WINDOW,
+        campaign.skill)
     logger.info("campaign scheduled", extra={"campaign_id": campaign_id, "messages": moved})
     release.release_messages(now)
     return moved

@@ -127,6 +127,24 @@ def store(campaign: CampaignModel, results: list[lists.LineResult], *,
     return len(accepted), len(rejected)
 
 
+def has_list(campaign: CampaignModel) -> bool:
+    """Whether the campaign holds a list (accepted or rejected lines) or an upload's state."""
+    return bool(campaign.recipients_total or campaign.recipient_errors or campaign.upload)
+
+
+def forget_actions() -> list[Any]:
+    """The campaign's side of forgetting its list (with the write that makes it stale): no
+    recipients, no errors, no upload; launch then asks for a list."""
+    return [CampaignModel.recipients_total.set(0), CampaignModel.recipient_errors.set(0),
+            CampaignModel.upload.remove()]
+
+
+def delete_lines(campaign_id: str) -> None:
+    """The stored lines of a list the campaign has forgotten (forget_actions, written first:
+    the campaign never counts lines that are gone)."""
+    recipient_lines.delete_all(campaign_id)
+
+
 # --- pages of the stored list -----------------------------------------------------------------
 
 def page(principal: Principal, campaign_id: str, errors: bool, limit: int,

@@ -66,6 +66,7 @@ def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None)
         "recipient_errors": int(campaign.recipient_errors or 0),
         "created_at": iso(campaign.created_at),
         "created_by": campaign.created_by,
+        "updated_at": iso(campaign.updated_at),
         "launched_at": iso(campaign.launched_at),
         "cancelled_at": iso(campaign.cancelled_at),
         "consent": None if campaign.consent is None else {

@@ -272,8 +272,9 @@ def skip(campaign_id: str, phone: str, code: str, reason: str, now: float,
 
 
 def schedule_many(campaign_id: str, plan: Sequence[tuple[str, float | None]], now: float,
-                  no_window_reason: str) -> int:
-    """PENDING -> SCHEDULED at each due instant (None: SKIPPED, the window never opens).
+                  no_window_reason: str, skill: str) -> int:
+    """PENDING -> SCHEDULED at each due instant (None: SKIPPED, the window never opens), with
+    the campaign's skill as it is at launch (a DRAFT's skill may change after its list).
 
     Written 100 at a time in transactions conditioned on PENDING, so a launch job that runs twice
     cannot move a message that is already on its way.
@@ -284,25 +285,27 @@ def schedule_many(campaign_id: str, plan: Sequence[tuple[str, float | None]], no
         try:
             with TransactWrite(connection=_connection()) as tx:
                 for phone, due in chunk:
-                    tx.update(key(campaign_id, phone), actions=_plan_actions(phone, due, now,
-                                                                             no_window_reason),
+                    tx.update(key(campaign_id, phone),
+                              actions=_plan_actions(phone, due, now, no_window_reason, skill),
                               condition=MessageModel.status == "PENDING")
             moved += len(chunk)
         except TransactWriteError:
             for phone, due in chunk:
                 if _update(key(campaign_id, phone), _plan_actions(phone, due, now,
-                                                                  no_window_reason),
+                                                                  no_window_reason, skill),
                            MessageModel.status == "PENDING"):
                     moved += 1
     return moved
 
 
-def _plan_actions(phone: str, due: float | None, now: float, no_window_reason: str) -> list[Any]:
+def _plan_actions(phone: str, due: float | None, now: float, no_window_reason: str,
+                  skill: str) -> list[Any]:
+    stamp = [MessageModel.skill.set(skill), MessageModel.updated_at.set(now)]
     if due is None:
         return [MessageModel.status.set("SKIPPED"), MessageModel.error_code.set("NO_WINDOW"),
-                MessageModel.reason.set(no_window_reason), MessageModel.updated_at.set(now)]
+                MessageModel.reason.set(no_window_reason), *stamp]
     return [MessageModel.status.set("SCHEDULED"), MessageModel.due_at.set(due),
-            MessageModel.due_shard.set(due_shard(phone)), MessageModel.updated_at.set(now)]
+            MessageModel.due_shard.set(due_shard(phone)), *stamp]
 
 
 # --- replies and delivery status (issue 5) ---------------------------------------------------

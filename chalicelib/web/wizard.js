@@ -1,8 +1,11 @@
 // New campaign: four steps (compose, recipients, schedule, preview and launch), nothing lost
 // between them. The DRAFT campaign is created as late as the API allows: for a CSV upload or
-// (without POST /recipients/parse) for parsing a typed list; if compose or schedule change
-// afterwards, the draft is replaced by a fresh one (there is no PATCH /campaigns/{id}) and the
-// old one is cancelled ("discarded draft", hidden on the landing page).
+// (without POST /recipients/parse) for parsing a typed list. If compose or schedule change
+// afterwards, PATCH /campaigns/{id} changes the draft in place; when the new content made the
+// API forget the stored list (`recipients_cleared`), the recipients the user gave (kept in
+// `state.recipients`) are attached again before the preview. On a server without that PATCH
+// the draft is replaced by a fresh one and the old one cancelled ("discarded draft", hidden on
+// the landing page), as the Discard button does.
 import { ApiError, api, get, itemsOf, post } from "./api.js";
 import { OPT_OUT_RESERVED, SINGLE_LIMIT, reservedOptOut, smsInfo, withOptOut } from "./sms.js";
 import { duration, failure, field, h, heading, isCurrent, newId, notice, setMain, table, put } from "./ui.js";
@@ -88,11 +91,44 @@ function stepOfError(err) {
   return STEP_OF_FIELD[fieldName.split(".")[0]] || null;
 }
 
+let patchEndpoint = true; // false once the server said it has no PATCH /campaigns/{id}
+
+// The campaign's fields as a JSON merge patch of the draft: null resets what the body leaves
+// out (a start "when launched", the SMS fallback of a channel without one).
+function draftPatch(body) {
+  return { ...body, fallback_from_number: body.fallback_from_number ?? null,
+    schedule: { ...body.schedule, launch_at: body.schedule.launch_at ?? null } };
+}
+
+// The draft as compose and schedule now say, or null when it cannot be changed in place.
+async function patchDraft(draft, body, key) {
+  let changed;
+  try {
+    changed = await api("PATCH", `campaigns/${encodeURIComponent(draft.id)}`, { json: draftPatch(body) });
+  } catch (err) {
+    if (err instanceof ApiError && err.missing) {
+      patchEndpoint = false;
+      return null;
+    }
+    if (err instanceof ApiError && err.status === 409) return null; // launched or cancelled elsewhere
+    throw new StepError(stepOfError(err), err.message);
+  }
+  draft.key = key;
+  // The stored list no longer matches the content: whoever needs it attaches the user's
+  // recipients again (the preview step does, as do Parse and Upload).
+  if (changed.recipients_cleared) draft.recipientsKey = null;
+  return draft;
+}
+
 async function ensureDraft() {
   const body = campaignBody();
   const key = JSON.stringify(body);
   if (state.draft && state.draft.key === key) return state.draft;
   const old = state.draft;
+  if (old && patchEndpoint) {
+    const patched = await patchDraft(old, body, key);
+    if (patched) return patched;
+  }
   let created;
   try {
     created = await post("campaigns", body);
@@ -100,7 +136,8 @@ async function ensureDraft() {
     throw new StepError(stepOfError(err), err.message);
   }
   state.draft = { id: created.id, key, recipientsKey: null };
-  if (old) post(`campaigns/${encodeURIComponent(old.id)}/cancel`).catch(() => {});
+  // Without PATCH the old draft is replaced; one that is no longer a DRAFT is left as it is.
+  if (old && !patchEndpoint) post(`campaigns/${encodeURIComponent(old.id)}/cancel`).catch(() => {});
   return state.draft;
 }
 

@@ -24,6 +24,19 @@ MISSING_ROUTE = {"status": 403, "content_type": "application/json",
                  "body": '{"message": "Missing Authentication Token"}'}
 
 
+def new_sms_campaign(page: Page, web: WebStack, name: str, skill: str, text: str,
+                     recipients: str) -> None:
+    """From any page: compose an SMS campaign from the brand's number and parse a typed list."""
+    page.get_by_role("link", name="New campaign").first.click()
+    page.get_by_label("Campaign name").fill(name)
+    choose(page, "#from_number", web.sms_number)
+    page.get_by_label("Route replies to skill").fill(skill)
+    page.get_by_label("Message text").fill(text)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Recipients", exact=True).fill(recipients)
+    page.get_by_role("button", name="Parse").click()
+
+
 def test_sign_in_keeps_the_key_for_this_tab_only_and_agents_are_told_they_have_no_access(
         page: Page, web: WebStack) -> None:
     page.goto(web.url)
@@ -160,6 +173,19 @@ def test_wizard_from_a_typed_list_with_errors_to_a_launched_campaign_that_reache
     expect(page.locator("#preview-message")).to_contain_text(
         "Winter sale: 20% off until Sunday\nReply STOP to opt out")
     screenshot(page, "wizard-4-preview")
+
+    # Back to compose for a better offer: the draft made for the preview is changed in place,
+    # and its recipients, rendered with the old text, are attached again with the new one
+    for step in ("Schedule", "Recipients", "Compose"):
+        page.get_by_role("button", name="Back").click()
+        expect(page.get_by_role("heading", name=re.compile(f"Step . of 4: {step}"))).to_be_visible()
+    page.get_by_label("Message text").fill("Winter sale: 25% off until Sunday")
+    for step in ("Recipients", "Schedule", "Preview and launch"):
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_role("heading", name=re.compile(f"Step . of 4: {step}"))).to_be_visible()
+    expect(page.locator("#preview-message")).to_contain_text(
+        "Winter sale: 25% off until Sunday\nReply STOP to opt out")
+    expect(preview.locator("dt:text-is('Recipients') + dd")).to_have_text("3")
     page.get_by_role("button", name="Launch campaign").click()
     expect(page.locator("#launch-result")).to_contain_text("cannot be launched without it")
     page.get_by_label(re.compile("collected opt-in consent")).check()
@@ -177,8 +203,10 @@ def test_wizard_from_a_typed_list_with_errors_to_a_launched_campaign_that_reache
             re.compile("SENT|DELIVERED"))
     expect(page.locator("#campaign-status")).not_to_have_text(re.compile("DRAFT|SCHEDULED"))
     screenshot(page, "campaign")
-    assert sorted(m["to"] for m in sandbox_messages(web.stack)) == [
-        "+12125550101", "+12125550102", "+12125550103"]
+    sent = {m["to"]: m["body"] for m in sandbox_messages(web.stack)}
+    assert sorted(sent) == ["+12125550101", "+12125550102", "+12125550103"]
+    assert sent["+12125550101"] == "Winter sale: 25% off until Sunday\nReply STOP to opt out"
+    assert sent["+12125550103"] == "Hi Ann: 30% for you\nReply STOP to opt out"
 
     # The landing page lists it once, with its status and success rate
     page.get_by_role("link", name="Campaigns").first.click()
@@ -188,19 +216,19 @@ def test_wizard_from_a_typed_list_with_errors_to_a_launched_campaign_that_reache
     expect(row).to_contain_text(re.compile("RUNNING|COMPLETED|SENT|DONE"))
     expect(row).to_contain_text("100.0%")
     screenshot(page, "campaigns")
+    # ... and editing it made no second campaign: no discarded draft, not even when shown
+    page.get_by_label("Show discarded drafts").check()
+    expect(row).to_have_count(1)
+    listed = web.http("GET", "/campaigns?limit=100")[1]["items"]
+    [status] = [c["status"] for c in listed if c["name"] == "Winter sale"]
+    assert status in ("RUNNING", "COMPLETED")
 
 
 def test_a_campaign_scheduled_for_tomorrow_is_cancelled_from_its_page_and_copied(
         page: Page, web: WebStack) -> None:
     sign_in(page, web)
-    page.get_by_role("link", name="New campaign").first.click()
-    page.get_by_label("Campaign name").fill("Spring preview")
-    choose(page, "#from_number", web.sms_number)
-    page.get_by_label("Route replies to skill").fill("support")
-    page.get_by_label("Message text").fill("Spring collection preview tomorrow")
-    page.get_by_role("button", name="Next").click()
-    page.get_by_label("Recipients", exact=True).fill("+1 212 555 0111\n+1 212 555 0112")
-    page.get_by_role("button", name="Parse").click()
+    new_sms_campaign(page, web, "Spring preview", "support", "Spring collection preview tomorrow",
+                     "+1 212 555 0111\n+1 212 555 0112")
     expect(page.locator("#parse-summary")).to_contain_text("2 recipients ready, no errors")
     page.get_by_role("button", name="Next").click()
 
@@ -283,6 +311,37 @@ def test_pages_whose_api_is_not_on_the_server_say_so_instead_of_breaking(
            ).to_be_visible()
 
 
+def test_without_patch_on_the_server_an_edited_draft_is_replaced_and_the_old_one_discarded(
+        page: Page, web: WebStack) -> None:
+    page.route(re.compile(r"/campaigns/cmp_[^/?]+$"), lambda route: route.fulfill(
+        **MISSING_ROUTE) if route.request.method == "PATCH" else route.continue_())
+    sign_in(page, web)
+    new_sms_campaign(page, web, "Old server sale", "sales", "Old server sale: 10% off",
+                     "+1 212 555 0171")
+    expect(page.locator("#parse-summary")).to_contain_text("1 recipient ready")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#preview-message")).to_contain_text("10% off")
+    for _ in range(3):
+        page.get_by_role("button", name="Back").click()
+    page.get_by_label("Message text").fill("Old server sale: 15% off")
+    for _ in range(3):
+        page.get_by_role("button", name="Next").click()
+    expect(page.locator("#preview-message")).to_contain_text("15% off")
+    expect(page.locator("#preview dt:text-is('Recipients') + dd")).to_have_text("1")
+
+    def drafts() -> list[tuple[str, str | None]]:
+        listed = web.http("GET", "/campaigns?limit=100")[1]["items"]
+        return sorted((c["status"], c["text"]) for c in listed if c["name"] == "Old server sale")
+
+    assert web.stack.wait_for(lambda: len(drafts()) == 2 and drafts()[0][0] == "CANCELLED",
+                              timeout=10)
+    assert drafts() == [("CANCELLED", "Old server sale: 10% off"),
+                        ("DRAFT", "Old server sale: 15% off")]
+    page.get_by_role("link", name="Campaigns").first.click()
+    expect(page.locator("#campaigns-table tbody tr", has_text="Old server sale")).to_have_count(1)
+
+
 def test_the_tool_is_usable_with_the_keyboard_alone(page: Page, web: WebStack) -> None:
     page.goto(web.url)
     page.keyboard.type(web.key("campaign_manager"))  # the key field has the focus
@@ -308,14 +367,7 @@ def test_the_tool_is_usable_with_the_keyboard_alone(page: Page, web: WebStack) -
 def test_an_unknown_skill_is_named_by_the_api_and_leads_back_to_compose(
         page: Page, web: WebStack) -> None:
     sign_in(page, web)
-    page.get_by_role("link", name="New campaign").first.click()
-    page.get_by_label("Campaign name").fill("Wrong skill")
-    choose(page, "#from_number", web.sms_number)
-    page.get_by_label("Route replies to skill").fill("marketing")
-    page.get_by_label("Message text").fill("Hello")
-    page.get_by_role("button", name="Next").click()
-    page.get_by_label("Recipients", exact=True).fill("+1 212 555 0161")
-    page.get_by_role("button", name="Parse").click()
+    new_sms_campaign(page, web, "Wrong skill", "marketing", "Hello", "+1 212 555 0161")
     problem = "'marketing' is not an active skill of this brand"
     result = page.locator("#parse-result")
     # Parsed through a draft campaign (no POST /recipients/parse): the API names the skill here;

@@ -39,7 +39,8 @@ def test_agents_cannot_use_any_campaign_route(api: Api, brand: Brand, role: str)
     cid = _create(api, brand)
     for method, path, body in [
         ("GET", "/campaigns", None), ("POST", "/campaigns", campaign_body()),
-        ("GET", f"/campaigns/{cid}", None), ("GET", f"/campaigns/{cid}/messages", None),
+        ("GET", f"/campaigns/{cid}", None), ("PATCH", f"/campaigns/{cid}", {"name": "x"}),
+        ("GET", f"/campaigns/{cid}/messages", None),
         ("POST", f"/campaigns/{cid}/launch", {"consent": True}),
         ("POST", f"/campaigns/{cid}/cancel", None),
     ]:
@@ -138,3 +139,9 @@ def test_openapi_document_lists_the_routes(api: Api) -> None:
     status, doc = api.call("GET", "/openapi.json")
     assert status == 200
     assert "/campaigns/{id}/launch" in doc["paths"]
+    patch = doc["paths"]["/campaigns/{id}"]["patch"]
+    assert patch["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CampaignPatchIn"}
+    assert "409" in patch["responses"]
+    edit = doc["components"]["schemas"]["CampaignPatchIn"]
+    assert "required" not in edit and "schedule" in edit["properties"]
