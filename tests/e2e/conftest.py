@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from infra.local_stack import LocalStack
@@ -69,3 +71,46 @@ def http(stack: LocalStack, demo: dict[str, Any]) -> Http:
 def sandbox_messages(stack: LocalStack) -> list[dict[str, Any]]:
     with urllib.request.urlopen(stack.sandbox.url + "/sandbox/messages") as response:
         return list(json.loads(response.read())["messages"])
+
+
+def stream_diagnosis(stack: LocalStack) -> str:
+    """Why counters may differ from a recount: stream records that no marker says were
+    applied, and items whose record chain breaks (a record's old image is not the previous
+    record's new image). For assertion messages."""
+    session = boto3.session.Session(region_name="us-east-1")
+    ddb = session.client("dynamodb", endpoint_url=stack.moto_url)
+    streams = session.client("dynamodbstreams", endpoint_url=stack.moto_url)
+    arn = stack.env["MESSAGES_STREAM_ARN"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while True:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            if not page["Records"]:
+                break
+            records += page["Records"]
+            iterator = page["NextShardIterator"]
+    metrics_pages = ddb.get_paginator("scan").paginate(TableName=stack.env["METRICS_TABLE"])
+    applied = {item["pk"]["S"].removeprefix("applied#") for page in metrics_pages
+               for item in page["Items"] if item["pk"]["S"].startswith("applied#")}
+
+    def status(image: dict[str, Any] | None) -> str | None:
+        return image.get("status", {}).get("S") if image else None
+
+    unapplied = Counter((status(r["dynamodb"].get("OldImage")),
+                         status(r["dynamodb"].get("NewImage")))
+                        for r in records if r["eventID"] not in applied)
+    last: dict[str, str | None] = {}
+    breaks: Counter[tuple[str | None, str | None]] = Counter()
+    for r in records:
+        keys = r["dynamodb"]["Keys"]
+        item = keys["campaign_id"]["S"] + "#" + keys["phone"]["S"]
+        old, new = status(r["dynamodb"].get("OldImage")), status(r["dynamodb"].get("NewImage"))
+        if last.get(item) != old:
+            breaks[(last.get(item), old)] += 1
+        last[item] = new
+    pumps = [(p.name, p.errors, getattr(p, "failed_records", 0)) for p in stack.pumps
+             if p.name.startswith("stream")]
+    return (f"stream records {len(records)}, not applied {dict(unapplied)}, chain breaks "
+            f"(previous new -> next old) {dict(breaks)}, stream pumps {pumps}")

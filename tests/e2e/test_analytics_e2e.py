@@ -9,7 +9,7 @@ from typing import Any
 
 from infra import reconcile
 from infra.local_stack import LocalStack
-from tests.e2e.conftest import Http
+from tests.e2e.conftest import Http, stream_diagnosis
 
 
 def test_sends_show_up_in_analytics_and_equal_a_recount(stack: LocalStack, demo: dict[str, Any],
@@ -41,4 +41,4 @@ def test_sends_show_up_in_analytics_and_equal_a_recount(stack: LocalStack, demo:
     status, report = http("GET", f"/campaigns/{cid}/messages.csv")
     rows = list(csv.DictReader(io.StringIO(report.lstrip("\ufeff"))))
     assert status == 200 and len(rows) == 6 and {r["sent"] for r in rows} == {"yes"}
-    assert reconcile.main(["--endpoint", stack.moto_url]) == 0
+    assert reconcile.main(["--endpoint", stack.moto_url]) == 0, stream_diagnosis(stack)
