@@ -196,12 +196,15 @@ def test_validity_period_ends_when_the_window_closes(api: Api, brand: Brand,
     (sent,) = sandbox.sandbox.snapshot()
     # window 00:00-24:00 never closes: the longest validity Twilio allows
     assert sent["validity_period"] == dispatch.MAX_VALIDITY_SECONDS
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from chalicelib.domain import scheduler
 
     window = scheduler.Window.parse("08:00", "21:00")
-    now = scheduler.next_open(["America/New_York"], window, time.time())
-    assert now is not None
-    left = scheduler.seconds_until_close(["America/New_York"], window, now + 3600)
+    opens = datetime(2026, 11, 25, 8, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()
+    assert scheduler.next_open(["America/New_York"], window, opens - 3600) == opens
+    left = scheduler.seconds_until_close(["America/New_York"], window, opens + 3600)
     assert left == 12 * 3600  # one hour after 08:00 the window has 12 hours left
 
 
