@@ -71,6 +71,20 @@ class _CopyEachTableOnce:
         return self._copies[id(value)]
 
 
+def _keep_stream_objects(tables: dict[str, Any], shards: dict[str, Any]) -> None:
+    """A failed transaction restores its tables from copies, stream included: a shard iterator
+    taken before it would go on reading the old stream object, with the failed transaction's
+    records in it, and skip the real records written at the same sequence numbers after. Keep
+    the one stream object, holding the restored records."""
+    for name, shard in shards.items():
+        table = tables.get(name)
+        if table is None or table.stream_shard is None or table.stream_shard is shard:
+            continue
+        shard.items = table.stream_shard.items
+        shard.table = table
+        table.stream_shard = shard
+
+
 def _copy_each_table_once() -> None:
     from moto.dynamodb import models
     from moto.dynamodb.models.table import Table
@@ -82,11 +96,14 @@ def _copy_each_table_once() -> None:
 
     def transact_write_items(self: Any, transact_items: Any) -> Any:
         saved = models.copy  # type: ignore[attr-defined]
+        shards = {name: table.stream_shard for name, table in self.tables.items()
+                  if table.stream_shard is not None}
         models.copy = _CopyEachTableOnce(Table)  # type: ignore[attr-defined]
         try:
             return original(self, transact_items)
         finally:
             models.copy = saved  # type: ignore[attr-defined]
+            _keep_stream_objects(self.tables, shards)
 
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     backend._copies_each_table_once = True  # type: ignore[attr-defined]
