@@ -22,6 +22,7 @@ from infra.local_resources import REGION, create_resources, put_local_secrets
 from infra.local_stack import quiet_logs
 from infra.moto_server import MotoServer
 from infra.sandbox import SandboxServer
+from tests import awscalls
 
 BASE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -33,6 +34,14 @@ BASE_ENV = {
 }
 for _key, _value in BASE_ENV.items():
     os.environ.setdefault(_key, _value)
+awscalls.install()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_faults() -> Iterator[None]:
+    """A fault injected by one test (tests/awscalls.py) never reaches the next."""
+    yield
+    awscalls.faults.clear()
 
 
 @pytest.fixture(scope="session")
