@@ -27,6 +27,10 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 _SERIALISED_TARGETS = ("DynamoDB_20120810", "DynamoDBStreams_20120810")
+# The moto release the patches below were written against (requirements-dev.txt pins it; a fast
+# test, tests/unit/test_moto_patches.py, fails on any other version or a patch that no longer
+# finds its target, so an upgrade fails in seconds, not in the chaos test).
+PATCHED_MOTO_VERSION = "5.2.5"
 
 
 class QuietHandler(MotoRequestHandler):
