@@ -169,6 +169,10 @@ def _handle(brand: BrandModel, phone: str, channel: str, sender: SenderNumberMod
             sid: str, now: float) -> dict[str, Any]:
     to_number = str(sender.number)
     keyword = keywords.classify(body)
+    if keyword is not None and keyword[0] == "opt_in" and not _lift_opt_out(brand, phone):
+        # START/YES from someone not opted out (or whom an admin opted out, and the brand keeps
+        # those) means what it says to a person: "Yes" to "Reply YES for 20% off".
+        keyword = None
     if keyword is None:
         conversation = conversations.consumer_reply(brand, phone, channel, to_number, body, sid,
                                                     now)
@@ -189,7 +193,6 @@ def _handle(brand: BrandModel, phone: str, channel: str, sender: SenderNumberMod
         conversations.close_open_for(brand.brand_id, phone, "consumer opted out", now)
         reply = OPT_OUT_REPLY.format(brand=brand.name)
     elif action == "opt_in":
-        optouts.delete(brand.brand_id, phone)
         reply = OPT_IN_REPLY.format(brand=brand.name)
     else:
         reply = brand.help_text
@@ -199,6 +202,20 @@ def _handle(brand: BrandModel, phone: str, channel: str, sender: SenderNumberMod
         return {"outcome": action, "keyword": word, "confirmation": "gateway"}
     _confirm(channel, to_number, phone, reply)
     return {"outcome": action, "keyword": word, "confirmation": "sent"}
+
+
+def _lift_opt_out(brand: BrandModel, phone: str) -> bool:
+    """Opt the consumer back in on their keyword; False when they are not opted out, or an admin
+    opted them out and the brand does not let keywords lift those."""
+    existing = optouts.get(brand.brand_id, phone)
+    if existing is None:
+        return False
+    keep_admin = not brand.keyword_lifts_admin_optouts
+    if existing.source == "admin" and keep_admin:
+        logger.info("opt-in keyword from a consumer an admin opted out; kept (brand setting "
+                    "keyword_lifts_admin_optouts)", extra={"phone": mask_phone(phone)})
+        return False
+    return optouts.delete(brand.brand_id, phone, keep_admin=keep_admin)
 
 
 def _confirm(channel: str, brand_number: str, phone: str, text: str) -> None:
