@@ -253,6 +253,14 @@ def twilio_inbound() -> Response:
     return _twiml()
 
 
+# What the webhook could not apply at once (issue 11.5): applied here, once per MessageSid; a
+# message that fails is reported alone and retried, then kept in the inbound DLQ (alarmed).
+@app.on_sqs_message(queue=config.inbound_queue_name(), batch_size=10, maximum_concurrency=2)
+def apply_inbound(event: Any) -> dict[str, Any]:
+    retry = inbound.apply_queued([(r.to_dict()["messageId"], r.body) for r in event])
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}
+
+
 @route(webhooks.STATUS_PATH, methods=["POST"], content_types=FORM)
 def twilio_status() -> Response:
     request = _request()

@@ -75,6 +75,11 @@ class Settings:
     def event_bus_name(self) -> str:
         return _env("EVENT_BUS_NAME")
 
+    @property
+    def inbound_queue_url(self) -> str:
+        """Inbound webhooks that could not be applied at once wait here (issue 11.5)."""
+        return _env("INBOUND_QUEUE_URL")
+
 
 def env_name(logical_id: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).upper()
@@ -86,6 +91,10 @@ def send_queue_name(stage: str | None = None) -> str:
 
 def control_queue_name(stage: str | None = None) -> str:
     return f"proactive-{stage or _env('PROACTIVE_STAGE', 'dev')}-control"
+
+
+def inbound_queue_name(stage: str | None = None) -> str:
+    return f"proactive-{stage or _env('PROACTIVE_STAGE', 'dev')}-inbound"
 
 
 def messages_stream_arn() -> str:

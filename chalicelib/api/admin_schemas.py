@@ -25,6 +25,16 @@ class BrandSettingsIn(Strict):
     help_text: str | None = Field(default=None, min_length=1, max_length=320)
     lookback_days: int | None = Field(default=None, ge=1, le=365)
     default_skill: str | None = Field(default=None, min_length=1)
+    keyword_lifts_admin_optouts: bool | None = Field(
+        default=None, description="true: a consumer's START/UNSTOP/YES also lifts an opt-out an "
+        "admin added (default false: only an admin removes it)")
+
+    @field_validator("keyword_lifts_admin_optouts")
+    @classmethod
+    def _true_or_false(cls, value: bool | None) -> bool | None:
+        if value is None:  # given as null: there is no "unset" for this setting
+            raise ValueError("must be true or false")
+        return value
 
     @field_validator("time_zone")
     @classmethod

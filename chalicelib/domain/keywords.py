@@ -2,7 +2,8 @@
 
 A reply is a keyword only when it is exactly one keyword once case, surrounding spaces and
 punctuation are ignored ("Stop!", " stop. ", "STOP"): "please stop texting me at work" is an
-ordinary reply that goes to an agent, not an opt-out.
+ordinary reply that goes to an agent, not an opt-out. Classifying is not acting: an opt-in word
+acts only for a consumer who is opted out (services/inbound.py); for anyone else "Yes" is a reply.
 """
 
 from __future__ import annotations

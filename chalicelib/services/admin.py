@@ -39,6 +39,7 @@ def brand_view(brand: BrandModel) -> dict[str, Any]:
         "help_text": brand.help_text,
         "lookback_days": int(brand.lookback_days),
         "default_skill": brand.default_skill,
+        "keyword_lifts_admin_optouts": bool(brand.keyword_lifts_admin_optouts),
         "api_limit": dict(zip(("rate", "burst"),
                               ratelimit.configured(brand.api_rate, brand.api_burst),
                               strict=True)),
@@ -51,7 +52,8 @@ def _settings(brand: BrandModel) -> dict[str, Any]:
     return {"name": brand.name, "time_zone": brand.time_zone,
             "window": {"start": brand.window_start, "end": brand.window_end},
             "opt_out_text": brand.opt_out_text, "help_text": brand.help_text,
-            "lookback_days": int(brand.lookback_days), "default_skill": brand.default_skill}
+            "lookback_days": int(brand.lookback_days), "default_skill": brand.default_skill,
+            "keyword_lifts_admin_optouts": bool(brand.keyword_lifts_admin_optouts)}
 
 
 def get_brand(principal: Principal) -> dict[str, Any]:

@@ -3,6 +3,7 @@ campaign message as context; agents read, answer and close them (the agent API).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -59,6 +60,8 @@ def _join_open(brand_id: str, phone: str, latest: MessageModel | None, entry: En
         return None
     conversation = conversations.find(brand_id, open_id)
     if conversation is not None and conversation.status == "open":
+        if entry.sid and any(e.sid == entry.sid for e in conversation.entries or []):
+            return conversation  # added by an earlier try of this message (issue 11.5)
         if not _superseded(conversation, latest):
             if conversations.append(conversation, entry, now):
                 return conversation
@@ -100,7 +103,15 @@ def _open_new(brand: BrandModel, phone: str, channel: str, brand_number: str,
         campaign_name=campaign_name, status="open", entries=entries,
         last_text=entry.text[:conversations.LAST_TEXT_CHARS], created_at=now, updated_at=now)
     conversations.create(conversation)
-    if markers.set_open_conversation(brand.brand_id, phone, conversation.conversation_id, now):
+    try:
+        opened = markers.set_open_conversation(brand.brand_id, phone,
+                                               conversation.conversation_id, now)
+    except Exception:
+        # The message is retried (inbound queue): no orphan conversation stays behind.
+        with contextlib.suppress(Exception):
+            conversation.delete()
+        raise
+    if opened:
         return conversation
     # Another reply opened one at the same moment: ours was never shown; join theirs.
     conversation.delete()

@@ -4,6 +4,7 @@ gateway, two replies arriving at once, or a callback racing its send each have e
 from __future__ import annotations
 
 import contextlib
+from typing import Literal
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
@@ -18,9 +19,19 @@ def _conditional_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+Claim = Literal["claimed", "done", "busy"]
+
+
 def claim_once(key: str, now: float) -> bool:
     """True for the first caller with `key` (or when an earlier claim crashed and went stale);
     False when it is being or has been handled."""
+    return claim(key, now) == "claimed"
+
+
+def claim(key: str, now: float) -> Claim:
+    """"claimed" for the first caller with `key` (or when an earlier claim crashed and went
+    stale); "done" when it was handled; "busy" when another caller holds a fresh claim (it may
+    still fail: a caller that must not lose the work tries again later)."""
     marker = InboundMarkerModel(key, state="processing", created_at=now,
                                 expires_at=int(now + WEBHOOK_TTL_SECONDS))
     condition = InboundMarkerModel.key.does_not_exist() | (
@@ -29,10 +40,14 @@ def claim_once(key: str, now: float) -> bool:
     try:
         marker.save(condition=condition)
     except PutError as exc:
-        if _conditional_failed(exc):
-            return False
-        raise
-    return True
+        if not _conditional_failed(exc):
+            raise
+        try:
+            held = InboundMarkerModel.get(key, consistent_read=True)
+        except DoesNotExist:
+            return "busy"  # released meanwhile: a later try claims it
+        return "done" if held.state == "done" else "busy"
+    return "claimed"
 
 
 def finish(key: str, now: float) -> None:

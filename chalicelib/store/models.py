@@ -45,6 +45,9 @@ class BrandModel(Model):
     api_burst = NumberAttribute(null=True)
     # Name of the SSM parameter (or Secrets Manager ARN) holding the brand's gateway credentials.
     gateway_secret_ref = UnicodeAttribute(null=True)
+    # Whether a consumer's START/UNSTOP/YES lifts an opt-out an admin added (issue 11.6). Unset
+    # (brands older than the setting) reads as false.
+    keyword_lifts_admin_optouts = BooleanAttribute(null=True, default=False)
 
 
 class ApiKeyBrandIndex(GlobalSecondaryIndex["ApiKeyModel"]):

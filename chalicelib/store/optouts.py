@@ -55,10 +55,14 @@ def get(brand_id: str, phone: str) -> OptOutModel | None:
         return None
 
 
-def delete(brand_id: str, phone: str) -> bool:
-    """Opt back in; False if the phone was not opted out."""
+def delete(brand_id: str, phone: str, keep_admin: bool = False) -> bool:
+    """Opt back in; False if the phone was not opted out (or, with `keep_admin`, was opted out
+    by an admin: checked in the same write, so an admin's opt-out made meanwhile stays)."""
+    condition = OptOutModel.phone.exists()
+    if keep_admin:
+        condition &= (OptOutModel.source != "admin") | OptOutModel.source.does_not_exist()
     try:
-        OptOutModel(brand_id, phone).delete(condition=OptOutModel.phone.exists())
+        OptOutModel(brand_id, phone).delete(condition=condition)
     except DeleteError as exc:
         if _conditional_failed(exc):
             return False

@@ -64,6 +64,15 @@ export async function templatesPage() {
   await load();
 }
 
+// Where an opt-out came from (GET /optouts "source"): it decides whether the consumer's START
+// lifts it (an admin's only when the brand allows it, setting keyword_lifts_admin_optouts).
+const SOURCES = {
+  keyword: (o) => `Consumer texted ${o.keyword || "a keyword"}${o.number ? ` to ${o.number}` : ""}`,
+  admin: (o) => `Added by an admin${o.by ? ` (${o.by})` : ""}`,
+  gateway: () => "Reported by the carrier",
+};
+const sourceOf = (o) => (SOURCES[o.source] || (() => o.source || "—"))(o);
+
 export async function optOutsPage() {
   const list = h("div", { id: "optouts-list" }, notice("info", "Loading opt-outs…"));
   const out = h("div", { "aria-live": "polite", id: "optout-result" });
@@ -74,10 +83,10 @@ export async function optOutsPage() {
     const phone = search.value.trim();
     try {
       const items = itemsOf(await get(`optouts?limit=100${phone ? `&phone=${encodeURIComponent(phone)}` : ""}`), "optouts");
-      put(list, items.length ? table("Opted-out numbers", ["Number", "Since", "How", ""],
-        items.map((o) => h("tr", { "data-phone": o.phone },
+      put(list, items.length ? table("Opted-out numbers", ["Number", "Since", "Source", ""],
+        items.map((o) => h("tr", { "data-phone": o.phone, "data-source": o.source || "" },
           h("th", { scope: "row" }, o.phone), h("td", {}, when(o.created_at || o.opted_out_at || o.at)),
-          h("td", {}, [o.source, o.keyword, o.by].filter(Boolean).join(", ") || ""),
+          h("td", { class: "optout-source" }, sourceOf(o)),
           h("td", {}, h("button", { type: "button", onclick: async () => {
             try {
               await api("DELETE", `optouts/${encodeURIComponent(o.phone)}`);
@@ -95,7 +104,8 @@ export async function optOutsPage() {
 
   setMain(heading("Opt-outs"),
     h("p", {}, "An opted-out consumer gets no message from any of the brand's numbers until they " +
-      "opt back in (START) or are removed here."),
+      "opt back in (START) or are removed here. START does not lift an opt-out added by an admin " +
+      "unless the brand's settings allow it."),
     h("form", { class: "row", role: "search", onsubmit: (e) => { e.preventDefault(); load(); } },
       field("Search a number", search), h("button", { type: "submit" }, "Search"),
       h("button", { type: "button", onclick: async () => {

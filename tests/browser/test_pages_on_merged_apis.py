@@ -123,6 +123,8 @@ def test_opt_outs_page_adds_finds_and_removes_a_number(page: Page, web: WebStack
     page.get_by_role("button", name="Search").click()
     row = page.locator('tr[data-phone="+12125550131"]')
     expect(row).to_be_visible()
+    # The source decides whether the consumer's START lifts it (issue 11.6).
+    expect(row.locator(".optout-source")).to_contain_text("Added by an admin")
     assert_controls_labelled(page)
     screenshot(page, "optouts")
     with page.expect_download() as listed:

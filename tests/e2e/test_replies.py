@@ -113,3 +113,22 @@ def test_an_opt_out_mid_campaign_stops_what_is_already_queued(
     campaign_texts = [m for m in sandbox_messages(stack) if m["to"] == last
                       and m["body"].startswith("Spring")]
     assert campaign_texts == []
+
+
+def test_a_stop_the_table_throttled_is_applied_by_the_inbound_pump(
+        stack: LocalStack, demo: dict[str, Any], http: Http) -> None:
+    from tests import awscalls
+
+    number, admin = demo["numbers"]["sms"][0], demo["keys"]["admin"]
+    table = stack.env["OPT_OUTS_TABLE"]
+    with awscalls.faults.inject("dynamodb", "PutItem", times=1,
+                                when=lambda params: params.get("TableName") == table) as fault:
+        answer = _sandbox(stack, "/sandbox/reply", {"from": ANN, "to": number, "body": "STOP"})
+    assert answer["webhook_status"] == 200, answer  # queued, not lost
+    assert fault.fired == 1
+    # The local stack pumps the inbound queue to apply_inbound like Lambda's event source.
+    assert stack.wait_for(lambda: [o["phone"] for o in http(
+        "GET", "/optouts", key=admin)[1]["items"]] == [ANN], timeout=30)
+    assert stack.wait_for(lambda: any(
+        m["to"] == ANN and "unsubscribed" in m["body"] for m in sandbox_messages(stack)),
+        timeout=10)

@@ -73,8 +73,17 @@ def twilio(api: Api) -> Twilio:
 
 def launch_and_send(api: Api, brand: Brand, phones: list[str], **overrides: Any) -> str:
     """A campaign to `phones`, launched and sent through the sandbox; returns its id."""
-    from chalicelib.services import jobs
     from chalicelib.store import messages
+
+    cid = launch_and_drain(api, brand, phones, **overrides)
+    assert {m.status for m in messages.iter_campaign(cid, consistent=True)} == {"SENT"}
+    return cid
+
+
+def launch_and_drain(api: Api, brand: Brand, phones: list[str], **overrides: Any) -> str:
+    """A campaign to `phones`, launched and its send queue drained (messages end SENT, SKIPPED,
+    ...); returns its id."""
+    from chalicelib.services import jobs
     from tests.service.test_send_once import _drain_send_queue
 
     status, body = api.call("POST", "/campaigns", brand, json_body=campaign_body(
@@ -89,8 +98,40 @@ def launch_and_send(api: Api, brand: Brand, phones: list[str], **overrides: Any)
     assert status == 200, body
     jobs.launch(brand.brand_id, cid)
     _drain_send_queue(cid)
-    assert {m.status for m in messages.iter_campaign(cid, consistent=True)} == {"SENT"}
     return cid
+
+
+def drain_inbound_queue() -> list[dict[str, Any]]:
+    """Deliver the inbound queue to its handler once, as Lambda would: each message received is
+    deleted unless the handler reports it as failed; a failed one is made visible again at once
+    (on AWS: after the visibility timeout). Returns the handler's answers, one per batch."""
+    from app import app
+    from chalicelib import aws
+    from chalicelib.config import get_settings
+    from infra.pumps import LambdaContext
+
+    sqs, url = aws.client("sqs"), get_settings().inbound_queue_url
+    answers: list[dict[str, Any]] = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        batch = got.get("Messages") or []
+        if not batch:
+            return answers
+        event = {"Records": [{"messageId": m["MessageId"], "body": m["Body"],
+                              "receiptHandle": m["ReceiptHandle"], "attributes": {},
+                              "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                              "eventSourceARN": "arn", "awsRegion": "us-east-1"} for m in batch]}
+        answer = app.handler_map["apply_inbound"](event, LambdaContext("apply_inbound"))
+        answers.append(answer)
+        failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
+        for m in batch:
+            if m["MessageId"] in failed:
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"],
+                                              VisibilityTimeout=0)
+            else:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        if failed:
+            return answers  # the rest waits for the next delivery, as on AWS
 
 
 def pump_stream(handler: str = "match_status_callbacks") -> None:
