@@ -1,6 +1,6 @@
 """Phone numbers as users type them -> E.164, country and every time zone they may be in.
 
-The rule for the country code (README, "Recipients and templates"):
+The rule for the country code (docs/api.md, "Recipients and templates"):
 - `+` or `00` first: what follows starts with the country code (`+44 7911 123456`,
   `0044 7911 123456`).
 - Digits only, no `+`: the leading digits are still the country code (`16001234567` is

@@ -3,7 +3,7 @@
 A message contributes to counters according to its current image (status, skill, when it was
 sent); a stream record moves it from the contribution of its old image to that of its new one.
 The counters are therefore always the sum of every message's contribution, i.e. a recount of
-the messages table (DESIGN invariant 6), whatever path the message took.
+the messages table (docs/design.md#invariant-6), whatever path the message took.
 """
 
 from __future__ import annotations

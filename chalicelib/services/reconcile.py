@@ -1,6 +1,6 @@
 """Reconciliation: recount the counters from the messages table and report every difference
-(DESIGN invariant 6). `make reconcile` recounts everything; the daily schedule on AWS recounts
-the campaigns that may still change and logs a metric (CounterDifferences) and the details.
+(docs/design.md#invariant-6). `make reconcile` recounts everything; the daily schedule on AWS
+recounts the campaigns that may still change and logs a metric (CounterDifferences) and the details.
 
 Opt-outs are events, not message states, so they cannot be recounted from messages: opt-out
 counters are left out of the comparison.

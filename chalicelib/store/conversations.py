@@ -1,4 +1,5 @@
-"""Conversations, scoped to their brand: every read takes the brand id (DESIGN invariant 7)."""
+"""Conversations, scoped to their brand: every read takes the brand id
+(docs/design.md#invariant-7)."""
 
 from __future__ import annotations
 

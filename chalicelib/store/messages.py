@@ -1,7 +1,7 @@
 """The messages table: one item per (campaign, recipient) and its status transitions.
 
 Every transition is a conditional write on the current status, so two consumers, a redelivered
-SQS message or a late retry can never move a message twice (DESIGN invariant 3).
+SQS message or a late retry can never move a message twice (docs/design.md#invariant-3).
 """
 
 from __future__ import annotations

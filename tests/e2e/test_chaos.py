@@ -1,6 +1,6 @@
 """Chaos on the local stack: 1,000 recipients in many time zones at 20/s while the gateway fails
 (5xx, 429, timeouts after accepting), SQS delivers some messages twice and a consumer dies
-between the send and the record. DESIGN invariants 1, 2, 3 and 5 must still hold."""
+between the send and the record. docs/design.md invariants 1, 2, 3 and 5 must still hold."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""At most one send per (campaign, recipient), however SQS delivers (DESIGN invariant 3)."""
+"""At most one send per (campaign, recipient), however SQS delivers (docs/design.md#invariant-3)."""
 
 from __future__ import annotations
 

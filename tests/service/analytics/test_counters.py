@@ -1,5 +1,5 @@
 """Stream -> counters: every analytics figure equals a recount of known messages, and stays
-exact when Lambda delivers records again or splits a batch (DESIGN invariant 6)."""
+exact when Lambda delivers records again or splits a batch (docs/design.md#invariant-6)."""
 
 from __future__ import annotations
 
