@@ -248,6 +248,8 @@ class MessageModel(Model):
     sent_at = NumberAttribute(null=True)
     delivered_at = NumberAttribute(null=True)
     responded_at = NumberAttribute(null=True)
+    # The consumer opted out after receiving this message (analytics: opt-outs / received).
+    opted_out_at = NumberAttribute(null=True)
     due_index = MessageDueIndex()
     phone_index = MessagePhoneIndex()
     sid_index = MessageSidIndex()
