@@ -27,3 +27,12 @@ def test_a_campaign_without_a_window_gets_the_brands_default_and_one_with_a_wind
              json_body={"window": {"start": "09:00", "end": "17:00"}})
     status, again = api.call("GET", f"/campaigns/{created['id']}", brand)
     assert again["schedule"]["window"] == {"start": "10:00", "end": "18:30"}
+
+
+def test_the_brand_has_a_locale_for_its_dates(api: Api, brand: Brand) -> None:
+    status, body = api.call("GET", "/brand", brand)
+    assert status == 200 and body["locale"] == "en-US", body
+    status, body = api.call("PUT", "/brand", brand, role="admin", json_body={"locale": "en-GB"})
+    assert status == 200 and body["locale"] == "en-GB", body
+    status, body = api.call("PUT", "/brand", brand, role="admin", json_body={"locale": "british"})
+    assert status == 400 and body["error"]["details"][0]["field"] == "locale", body
