@@ -364,11 +364,17 @@ function composeStep(body, nav) {
   };
 }
 
+// A typed line as given: its phone number (up to the first comma) is never broken across lines.
+function inputCell(input) {
+  const [phone, ...rest] = String(input ?? "").split(",");
+  return [h("span", { class: "phone" }, phone), rest.length ? `,${rest.join(",")}` : ""];
+}
+
 function linesTable(result) {
   const rows = result.lines.map((l) => {
     const bad = l.errors && l.errors.length;
     return h("tr", { class: bad ? "bad" : "", "data-line": l.line },
-      h("th", { scope: "row" }, l.line), h("td", { class: "pre" }, l.input),
+      h("th", { scope: "row" }, l.line), h("td", { class: "pre" }, inputCell(l.input)),
       h("td", { class: "phone" }, l.phone || ""), h("td", { class: "pre" }, bad ? "" : l.text || ""),
       h("td", { class: "num" }, bad ? "" : l.segments ?? ""),
       h("td", { class: "err" }, bad ? l.errors.map((e) => e.message).join("; ") : "OK"));
