@@ -20,6 +20,9 @@ class BrandSettingsIn(Strict):
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     time_zone: str | None = Field(default=None, description="IANA zone, e.g. America/New_York")
+    locale: str | None = Field(default=None, pattern=r"^[a-z]{2,3}-[A-Z]{2}$",
+                               description="how the web tool writes dates, e.g. en-US "
+                               "(MM/DD/YYYY) or en-GB (DD/MM/YYYY)")
     window: WindowIn | None = Field(default=None, description="default sending window")
     opt_out_text: str | None = Field(default=None, min_length=1, max_length=OPT_OUT_TEXT_MAX)
     help_text: str | None = Field(default=None, min_length=1, max_length=320)

@@ -8,7 +8,9 @@ hour is always a whole number of quarters: rolled up on read, its figures are ex
 A message counts in the figures of its *current* status, at the instant it was sent (its
 cohort); a transition moves it from the figures of the old status to those of the new one. So
 SENT -> DELIVERED -> RESPONDED is one sent, one delivered, one responded, never more, and the
-counters always equal a recount of the messages table.
+counters always equal a recount of the messages table. An opt-out is a mark on the message the
+consumer received last (opted_out_at), so it too counts once per consumer and message, in the
+message's cohort: opt-outs / received is a share of the same consumers (PRODUCT definitions).
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ METRICS: tuple[str, ...] = (
     "delivered",  # delivered to the consumer (status callback), or answered
     "failed",  # rejected by the gateway, or undeliverable
     "responded",
-    "opted_out",
+    "opted_out",  # the consumer opted out after receiving this message (accepted by the gateway)
 )
 FIELD_DIGITS = 6
 _FIELD = 10 ** FIELD_DIGITS
-MESSAGE_METRICS = ("sent", "delivered_gateway", "delivered", "failed", "responded")
+MESSAGE_METRICS = METRICS  # every figure is one of a message's, so a recount checks them all
 
 _STATUS_METRICS: dict[str, tuple[str, ...]] = {
     "SENT": ("sent", "delivered_gateway"),
@@ -47,15 +49,29 @@ _STATUS_METRICS: dict[str, tuple[str, ...]] = {
     "UNDELIVERED": ("sent", "delivered_gateway", "failed"),
     "FAILED": ("sent", "failed"),
 }
+# A message in one of these was received: accepted by the gateway (the opt-out denominator).
+RECEIVED_STATUSES = tuple(s for s, f in _STATUS_METRICS.items() if "delivered_gateway" in f)
 
 QUICK_RANGES = ("today", "this_week", "this_month", "last_30_days", "last_60_days",
-                "last_90_days", "year_to_date")
-MAX_RANGE_YEARS = 2
+                "last_90_days", "year_to_date", "since_onboarding")
+MAX_RANGE_YEARS = 2  # for from/to; "since onboarding" is the brand's whole history, uncapped
+# Up to about three months (92 days: any quarter, "last 90 days") the messages chart is per day;
+# beyond, per month (PRODUCT "Messages sent").
+MAX_DAILY_DAYS = 92
 
 
 def metrics_for_status(status: str | None) -> tuple[str, ...]:
     """The figures a message in this status counts in (PENDING, SKIPPED...: none)."""
     return _STATUS_METRICS.get(status or "", ())
+
+
+def metrics_for_message(status: str | None, opted_out: bool) -> tuple[str, ...]:
+    """The figures of a message: its status's, and opted_out when its consumer opted out after
+    receiving it (a message the gateway refused was never received: no opt-out counts)."""
+    figures = metrics_for_status(status)
+    if opted_out and "delivered_gateway" in figures:
+        return (*figures, "opted_out")
+    return figures
 
 
 def quarter_of(epoch: float) -> tuple[str, int]:
@@ -111,7 +127,9 @@ class DateRange:
 
     @property
     def granularity(self) -> str:
-        return "hour" if self.first == self.last else "day"
+        if self.first == self.last:
+            return "hour"
+        return "day" if (self.last - self.first).days < MAX_DAILY_DAYS else "month"
 
     def start(self) -> datetime:
         return datetime.combine(self.first, time(), zone(self.time_zone))
@@ -127,8 +145,18 @@ class DateRange:
         return start.isoformat(), end.isoformat()
 
     def periods(self) -> list[datetime]:
-        """Start of every day (or hour, for a one-day range) in the range, local time."""
+        """Start of every day (hour, for a one-day range; month, beyond three months) in the
+        range, local time; a month that the range starts within starts where the range does."""
         tz = zone(self.time_zone)
+        if self.granularity == "month":
+            firsts = [self.first]
+            month = self.first.replace(day=1)
+            while True:
+                month = (month + timedelta(days=32)).replace(day=1)
+                if month > self.last:
+                    break
+                firsts.append(month)
+            return [datetime.combine(day, time(), tz) for day in firsts]
         if self.granularity == "day":
             return [datetime.combine(self.first + timedelta(days=n), time(), tz)
                     for n in range((self.last - self.first).days + 1)]
@@ -137,16 +165,20 @@ class DateRange:
         hours = int((end - start).total_seconds() // 3600)
         return [(start + timedelta(hours=n)).astimezone(tz) for n in range(hours)]
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | None]:
         return {"from": self.first.isoformat(), "to": self.last.isoformat(),
-                "time_zone": self.time_zone, "granularity": self.granularity}
+                "time_zone": self.time_zone, "granularity": self.granularity,
+                "name": self.name}
 
 
 def today_in(time_zone: str, now: float) -> date:
     return datetime.fromtimestamp(now, zone(time_zone)).date()
 
 
-def quick_range(name: str, time_zone: str, now: float) -> DateRange:
+def quick_range(name: str, time_zone: str, now: float,
+                onboarded: date | None = None) -> DateRange:
+    """A named range ending today; "since_onboarding" starts on the brand's onboarding day
+    (`onboarded`, local), however long ago."""
     today = today_in(time_zone, now)
     first = {
         "today": today,
@@ -156,6 +188,7 @@ def quick_range(name: str, time_zone: str, now: float) -> DateRange:
         "last_60_days": today - timedelta(days=59),
         "last_90_days": today - timedelta(days=89),
         "year_to_date": today.replace(month=1, day=1),
+        "since_onboarding": min(today, onboarded or today),
     }.get(name)
     if first is None:
         raise field_error("range", f"'{name}' is not a range; use one of "
@@ -178,14 +211,15 @@ def add_years(day: date, years: int) -> date:
 
 
 def resolve_range(range_name: str | None, first: str | None, last: str | None, time_zone: str,
-                  now: float, default: str = "last_30_days") -> DateRange:
+                  now: float, default: str = "last_30_days",
+                  onboarded: date | None = None) -> DateRange:
     """The range a request asks for: a quick range, or from/to (both), in the brand's zone."""
     if range_name and (first or last):
         raise field_error("range", "give either range or from and to, not both")
     if range_name:
-        return quick_range(range_name, time_zone, now)
+        return quick_range(range_name, time_zone, now, onboarded)
     if not first and not last:
-        return quick_range(default, time_zone, now)
+        return quick_range(default, time_zone, now, onboarded)
     if not first:
         raise field_error("from", "is required with to (YYYY-MM-DD)")
     if not last:
@@ -224,7 +258,7 @@ def roll_up(days: Iterable[tuple[str, Mapping[str, int]]], rng: DateRange) -> Ro
     rows = [dict.fromkeys(figures, 0) for _ in periods]
     totals = dict.fromkeys(figures, 0)
     lo = starts[0]
-    step = 86400.0 if rng.granularity == "day" else 3600.0
+    step = {"hour": 3600.0, "day": 86400.0}.get(rng.granularity, 30 * 86400.0)
     for day, counters in days:
         midnight = datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()
         for name, value in counters.items():
@@ -240,9 +274,7 @@ def roll_up(days: Iterable[tuple[str, Mapping[str, int]]], rng: DateRange) -> Ro
                 totals[metric] += count
     series: list[dict[str, object]] = []
     for period, row in zip(periods, rows, strict=True):
-        series.append({"start": period.isoformat(),
-                       **{k: row[k] for k in ("sent", "delivered", "failed", "responded",
-                                              "opted_out")}})
+        series.append({"start": period.isoformat(), **row})
     return Rollup(totals, series)
 
 
@@ -263,36 +295,60 @@ def ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4)
 
 
+def _undelivered(totals: Mapping[str, int]) -> int:
+    """Accepted by the gateway, then reported undelivered (failed minus refused by the gateway)."""
+    return totals["failed"] - (totals["sent"] - totals["delivered_gateway"])
+
+
+def not_reported(totals: Mapping[str, int]) -> list[str]:
+    """The figures that are unknown rather than zero: delivery to the consumer when messages
+    were accepted by the gateway but no delivery report came for any of them (no status
+    callbacks for the number). An answered message counts as delivered without a report, so
+    only a DELIVERED or UNDELIVERED message shows that reports come."""
+    reports = (totals["delivered"] - totals["responded"]) + _undelivered(totals)
+    if totals["delivered_gateway"] and not reports:
+        return ["delivered", "delivery_rate"]
+    return []
+
+
 def rates(totals: Mapping[str, int]) -> dict[str, float | None]:
+    """The product's definitions (PRODUCT.md): success = accepted by the gateway / sent;
+    response = with a response / accepted by the gateway; opt-out = consumers who opted out
+    after receiving a message / consumers who received one (accepted by the gateway; a campaign
+    sends one message per consumer). Delivery to the consumer is an extra; None when unknown."""
+    unknown = not_reported(totals)
     return {
         "success_rate": ratio(totals["delivered_gateway"], totals["sent"]),
-        "delivery_rate": ratio(totals["delivered"], totals["delivered_gateway"]),
-        "response_rate": ratio(totals["responded"], totals["delivered"]),
+        "response_rate": ratio(totals["responded"], totals["delivered_gateway"]),
         "opt_out_rate": ratio(totals["opted_out"], totals["delivered_gateway"]),
+        "delivery_rate": None if "delivery_rate" in unknown
+        else ratio(totals["delivered"], totals["delivered_gateway"]),
     }
 
 
 def breakdown(totals: Mapping[str, int]) -> dict[str, dict[str, int]]:
-    """Delivery status (a partition of sent) and response status (a partition of delivered)."""
+    """The charts' figures. Delivery status: total sent, delivered to the gateway, failed
+    (refused by the gateway), so sent = delivered_gateway + failed. Response status: delivered
+    to the gateway = responded + not_responded. Consumer delivery (the extra): what became of
+    the messages delivered to the gateway at the consumer's end."""
+    gateway = totals["delivered_gateway"]
+    undelivered = _undelivered(totals)
     return {
-        "delivery_status": {
-            # accepted by the gateway, no delivery report (yet)
-            "sent": totals["sent"] - totals["delivered"] - totals["failed"],
-            "delivered": totals["delivered"],
-            "failed": totals["failed"],
-        },
-        "response_status": {
-            "delivered": totals["delivered"],
-            "responded": totals["responded"],
-            "not_responded": totals["delivered"] - totals["responded"],
-        },
+        "delivery_status": {"sent": totals["sent"], "delivered_gateway": gateway,
+                            "failed": totals["sent"] - gateway},
+        "response_status": {"delivered_gateway": gateway, "responded": totals["responded"],
+                            "not_responded": gateway - totals["responded"]},
+        "consumer_delivery": {"delivered_gateway": gateway, "delivered": totals["delivered"],
+                              "undelivered": undelivered,
+                              "no_report": gateway - totals["delivered"] - undelivered},
     }
 
 
 def totals_from_status_counts(counts: Mapping[str, int]) -> dict[str, int]:
-    """Message figures of a campaign from its per-status counters."""
+    """Message figures of a campaign from its per-status counters (and its opt-outs)."""
     totals = dict.fromkeys(MESSAGE_METRICS, 0)
     for status, count in counts.items():
         for metric in metrics_for_status(status):
             totals[metric] += int(count)
+    totals["opted_out"] = int(counts.get("opted_out", 0))
     return totals

@@ -34,6 +34,7 @@ def brand_view(brand: BrandModel) -> dict[str, Any]:
         "brand_id": brand.brand_id,
         "name": brand.name,
         "time_zone": brand.time_zone,
+        "locale": brand.locale,
         "window": {"start": brand.window_start, "end": brand.window_end},
         "opt_out_text": brand.opt_out_text,
         "help_text": brand.help_text,
@@ -49,7 +50,7 @@ def brand_view(brand: BrandModel) -> dict[str, Any]:
 
 
 def _settings(brand: BrandModel) -> dict[str, Any]:
-    return {"name": brand.name, "time_zone": brand.time_zone,
+    return {"name": brand.name, "time_zone": brand.time_zone, "locale": brand.locale,
             "window": {"start": brand.window_start, "end": brand.window_end},
             "opt_out_text": brand.opt_out_text, "help_text": brand.help_text,
             "lookback_days": int(brand.lookback_days), "default_skill": brand.default_skill,

@@ -8,40 +8,46 @@ counters for the range (one Query over its day items, all skills at once), or th
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import date
 from typing import Any
 
 from chalicelib.domain import analytics
 from chalicelib.domain.analytics import DateRange
 from chalicelib.domain.errors import field_error
 from chalicelib.services.auth import Principal
-from chalicelib.store import brands, campaigns, metrics
-from chalicelib.store.models import CampaignModel
+from chalicelib.store import brands, campaigns, messages, metrics
+from chalicelib.store.models import BrandModel, CampaignModel
 
 
 def record_opt_out(brand_id: str, skill: str | None, campaign_id: str | None, at: float,
-                   idempotency_key: str | None = None) -> bool:
-    """Count one opt-out of the brand at instant `at` (under `skill` and `campaign_id` when the
-    consumer answered a campaign). With an idempotency key (e.g. the inbound message's id) a
-    retried webhook counts once; returns False when that key was counted before."""
-    day, quarter = analytics.quarter_of(at)
-    name, one = analytics.counter_name(quarter), analytics.unit("opted_out")
-    increments: dict[metrics.Key, Counter[str]] = {
-        metrics.brand_day_key(brand_id, day, skill): Counter({name: one})}
-    if campaign_id:
-        increments[metrics.campaign_day_key(campaign_id, day)] = Counter({name: one})
-        increments[metrics.campaign_key(campaign_id)] = Counter({"opted_out": 1})
-    event_id = f"optout#{idempotency_key}" if idempotency_key else f"optout#{uuid.uuid4()}"
-    return metrics.apply_once(event_id, increments)
+                   idempotency_key: str | None = None, phone: str | None = None) -> bool:
+    """Count the opt-out of the consumer `phone` who received a message of `campaign_id` (the
+    latest within the look-back period): the message is marked, and the messages stream counts
+    it in the message's figures (services/metrics.py), exactly once per consumer and message
+    however often they opt out and back in. Returns False when nothing was counted: no campaign
+    or phone (the consumer received nothing, or the gateway refused the message), or counted
+    before. `skill` and `idempotency_key` are kept for callers; the message carries its skill,
+    and the mark itself is what makes a retry count once."""
+    del skill, idempotency_key
+    if not campaign_id or not phone:
+        return False
+    return messages.mark_opted_out(brand_id, campaign_id, phone, analytics.RECEIVED_STATUSES, at)
 
 
 def _report(rng: DateRange, days: Iterable[tuple[str, Mapping[str, int]]]) -> dict[str, Any]:
     rolled = analytics.roll_up(days, rng)
     return {"range": rng.to_dict(), "totals": rolled.totals, "rates": analytics.rates(
-        rolled.totals), **analytics.breakdown(rolled.totals), "series": rolled.series}
+        rolled.totals), "not_reported": analytics.not_reported(rolled.totals),
+        **analytics.breakdown(rolled.totals), "series": rolled.series}
+
+
+def _onboarded(brand: BrandModel) -> date | None:
+    """The brand's onboarding day in its time zone: where "since onboarding" starts."""
+    if brand.created_at is None:
+        return None
+    return analytics.today_in(brand.time_zone, float(brand.created_at))
 
 
 def brand_analytics(principal: Principal, range_name: str | None = None,
@@ -49,7 +55,8 @@ def brand_analytics(principal: Principal, range_name: str | None = None,
                     skills: str | None = None, now: float | None = None) -> dict[str, Any]:
     brand = brands.get_brand(principal.brand_id)
     rng = analytics.resolve_range(range_name, first, last, brand.time_zone,
-                                  time.time() if now is None else now)
+                                  time.time() if now is None else now,
+                                  onboarded=_onboarded(brand))
     wanted = analytics.parse_skills(skills)
     if wanted is not None:
         known = {s.skill_id for s in brands.brand_skills(principal.brand_id)}
@@ -69,9 +76,7 @@ def campaign_range(campaign: CampaignModel, time_zone: str, now: float) -> DateR
     """A campaign's whole life by default: from its launch (or creation) to today."""
     today = analytics.today_in(time_zone, now)
     began = campaign.launched_at or campaign.launch_at or campaign.created_at
-    first = min(today, analytics.today_in(time_zone, float(began)))
-    oldest = analytics.add_years(today, -analytics.MAX_RANGE_YEARS) + timedelta(days=1)
-    return DateRange(max(first, oldest), today, time_zone)
+    return DateRange(min(today, analytics.today_in(time_zone, float(began))), today, time_zone)
 
 
 def campaign_analytics(principal: Principal, campaign_id: str, range_name: str | None = None,
@@ -81,7 +86,8 @@ def campaign_analytics(principal: Principal, campaign_id: str, range_name: str |
     brand = brands.get_brand(principal.brand_id)
     now = time.time() if now is None else now
     if range_name or first or last:
-        rng = analytics.resolve_range(range_name, first, last, brand.time_zone, now)
+        rng = analytics.resolve_range(range_name, first, last, brand.time_zone, now,
+                                      onboarded=_onboarded(brand))
     else:
         rng = campaign_range(campaign, brand.time_zone, now)
     low, high = rng.utc_days()
@@ -96,24 +102,15 @@ def campaign_analytics(principal: Principal, campaign_id: str, range_name: str |
 def campaign_metrics(campaign: CampaignModel, counts: Mapping[str, int]) -> dict[str, Any]:
     """Headline numbers of a campaign over its whole life, from its status counters."""
     totals = analytics.totals_from_status_counts(counts)
-    return {
-        "recipients": int(campaign.recipients_total or 0),
-        "sent": totals["sent"],
-        "delivered_gateway": totals["delivered_gateway"],
-        "delivered": totals["delivered"],
-        "failed": totals["failed"],
-        "responded": totals["responded"],
-        "opted_out": int(counts.get("opted_out", 0)),
-        "success_rate": analytics.ratio(totals["delivered_gateway"], totals["sent"]),
-        "response_rate": analytics.ratio(totals["responded"], totals["delivered"]),
-    }
+    return {"recipients": int(campaign.recipients_total or 0), **totals,
+            **analytics.rates(totals), "not_reported": analytics.not_reported(totals)}
 
 
 def landing_metrics(campaign: CampaignModel, counts: Mapping[str, int]) -> dict[str, Any]:
     """The `metrics` of a campaign in GET /campaigns (landing page)."""
     full = campaign_metrics(campaign, counts)
     return {k: full[k] for k in ("recipients", "sent", "failed", "success_rate", "response_rate",
-                                 "opted_out")}
+                                 "opted_out", "opt_out_rate")}
 
 
 def summary(principal: Principal, now: float | None = None) -> dict[str, Any]:

@@ -35,6 +35,10 @@ CONTENT_FIELDS = frozenset({"channel", "text", "template_id", "allow_multi_segme
 def create(principal: Principal, payload: CampaignIn) -> dict[str, Any]:
     now = time.time()
     fields = _checked_fields(principal.brand_id, payload)
+    if "window" not in payload.schedule.model_fields_set:
+        # No window in the body: the brand's default sending window (PUT /brand `window`).
+        brand = brands.get_brand(principal.brand_id)
+        fields["window_start"], fields["window_end"] = brand.window_start, brand.window_end
     _check_launch_at(fields["launch_at"], now)
     campaign = CampaignModel(
         principal.brand_id,

@@ -55,7 +55,7 @@ def on_opted_out(brand_id: str, phone: str, campaign_id: str | None, skill: str 
     logger.info("consumer opted out", extra={"brand_id": brand_id, "phone": mask_phone(phone),
                                              "campaign_id": campaign_id, "skill": skill})
     analytics.record_opt_out(brand_id, skill, campaign_id, at,
-                             idempotency_key=f"optout#{brand_id}#{phone}#{at:.3f}")
+                             idempotency_key=f"optout#{brand_id}#{phone}#{at:.3f}", phone=phone)
 
 
 def receive(raw_body: bytes | str | None, signature: str | None,

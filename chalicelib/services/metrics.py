@@ -45,8 +45,9 @@ def contribution(image: dict[str, Any] | None) -> Contribution:
     campaign_id, status = _s(image, "campaign_id"), _s(image, "status")
     if not campaign_id or not status:
         return {}
-    result: Contribution = {metrics.campaign_key(campaign_id): Counter({status: 1})}
-    figures = analytics.metrics_for_status(status)
+    figures = analytics.metrics_for_message(status, _n(image, "opted_out_at") is not None)
+    result: Contribution = {metrics.campaign_key(campaign_id): Counter(
+        {status: 1, **({"opted_out": 1} if "opted_out" in figures else {})})}
     if figures:
         day, quarter = analytics.quarter_of(sent_instant(image))
         counters = Counter({analytics.counter_name(quarter): analytics.pack(

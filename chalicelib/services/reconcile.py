@@ -2,8 +2,8 @@
 (docs/design.md#invariant-6). `make reconcile` recounts everything; the daily schedule on AWS
 recounts the campaigns that may still change and logs a metric (CounterDifferences) and the details.
 
-Opt-outs are events, not message states, so they cannot be recounted from messages: opt-out
-counters are left out of the comparison.
+Opt-outs count as a mark on the message the consumer received (opted_out_at), so they are
+recounted like every other figure.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _differences(key: metrics.Key, have: Mapping[str, int], want: Mapping[str, i
             found += [Difference(key[0], key[1], f"{name}.{metric}", recount[metric],
                                  got[metric])
                       for metric in analytics.MESSAGE_METRICS if got[metric] != recount[metric]]
-        elif name != "opted_out" and actual != expected:
+        elif actual != expected:
             found.append(Difference(key[0], key[1], name, expected, actual))
     return found
 

@@ -29,7 +29,7 @@ CAMPAIGN_COLUMNS = (
     "id", "name", "channel", "status", "skill", "from_number", "created_by", "created_at",
     "launch_at", "launched_at", "cancelled_at", "recipients", "recipient_errors", "sent",
     "delivered_gateway", "delivered", "failed", "responded", "opted_out", "success_rate",
-    "response_rate",
+    "response_rate", "opt_out_rate", "delivery_rate",
 )
 MESSAGE_COLUMNS = (
     "line", "phone", "status", "error_code", "reason", "channel", "sent", "delivered",
@@ -76,7 +76,9 @@ def campaigns_csv(principal: Principal, now: float | None = None,
             figures["recipients"], int(campaign.recipient_errors or 0), figures["sent"],
             figures["delivered_gateway"], figures["delivered"], figures["failed"],
             figures["responded"], figures["opted_out"], _rate(figures["success_rate"]),
-            _rate(figures["response_rate"]),
+            _rate(figures["response_rate"]), _rate(figures["opt_out_rate"]),
+            # empty when unknown (no delivery reports), never a false 0
+            _rate(figures["delivery_rate"]),
         ])
     return _finish(principal.brand_id, f"campaigns-{_stamp(now)}.csv", writer, now, max_rows,
                    max_bytes)

@@ -362,3 +362,13 @@ def mark_responded(campaign_id: str, phone: str, now: float) -> bool:
                    [MessageModel.status.set("RESPONDED"), MessageModel.responded_at.set(now),
                     MessageModel.updated_at.set(now)],
                    MessageModel.status.is_in(*DELIVERABLE))
+
+
+def mark_opted_out(brand_id: str, campaign_id: str, phone: str, received: tuple[str, ...],
+                   now: float) -> bool:
+    """Mark the message whose consumer opted out after receiving it (status in `received`);
+    False when there is no such message of the brand, or it was marked already: the analytics
+    count each consumer's opt-out once per message they received (services/metrics.py)."""
+    return _update(key(campaign_id, phone), [MessageModel.opted_out_at.set(now)],
+                   (MessageModel.brand_id == brand_id) & MessageModel.status.is_in(*received)
+                   & MessageModel.opted_out_at.does_not_exist())

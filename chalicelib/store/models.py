@@ -31,6 +31,8 @@ class BrandModel(Model):
     brand_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     time_zone = UnicodeAttribute(default="America/New_York")
+    # How the web tool writes dates for the brand (BCP 47 language-region): MM/DD/YYYY for en-US.
+    locale = UnicodeAttribute(default="en-US")
     opt_out_text = UnicodeAttribute(default="Reply STOP to opt out")
     help_text = UnicodeAttribute(default="Reply STOP to opt out.")
     window_start = UnicodeAttribute(default="08:00")
@@ -251,6 +253,8 @@ class MessageModel(Model):
     sent_at = NumberAttribute(null=True)
     delivered_at = NumberAttribute(null=True)
     responded_at = NumberAttribute(null=True)
+    # The consumer opted out after receiving this message (analytics: opt-outs / received).
+    opted_out_at = NumberAttribute(null=True)
     due_index = MessageDueIndex()
     phone_index = MessagePhoneIndex()
     sid_index = MessageSidIndex()

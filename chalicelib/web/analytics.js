@@ -1,56 +1,71 @@
 // Analytics (issue 6): brand level with ranges and skills, and per campaign.
 import { get, itemsOf } from "./api.js";
-import { chart, failure, field, h, heading, notice, pct, setMain, put } from "./ui.js";
+import { chart, dayPattern, failure, field, h, heading, notice, parseDay, pct, periodLabel, setMain,
+  showDay, put } from "./ui.js";
 
 const RANGES = [["today", "Today"], ["this_week", "This week"], ["this_month", "This month"],
   ["last_30_days", "Last 30 days"], ["last_60_days", "Last 60 days"], ["last_90_days", "Last 90 days"],
-  ["year_to_date", "Year to date"], ["custom", "Dates below"]];
+  ["year_to_date", "Year to date"], ["since_onboarding", "Since onboarding"], ["custom", "Dates below"]];
+const PER = { hour: "hour", day: "day", month: "month" };
+const COLORS = { sent: "#2563eb", gateway: "#15803d", failed: "#b91c1c", responded: "#7c3aed",
+  not_responded: "#94a3b8", delivered: "#0f766e", undelivered: "#c2410c", no_report: "#cbd5e1" };
 
-// Buckets are hours or days of the brand's time zone: label them in that zone, not the browser's.
-function label(start, granularity, timeZone) {
-  const d = new Date(start);
-  if (Number.isNaN(d.getTime())) return String(start);
-  const zone = timeZone ? { timeZone } : {};
-  try {
-    return granularity === "hour"
-      ? d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", ...zone })
-      : d.toLocaleDateString(undefined, { month: "short", day: "numeric", ...zone });
-  } catch {
-    return String(start); // a time zone this browser does not know
-  }
-}
+const tile = (label, metric, value, extra) => h("div", {}, h("dt", {}, label),
+  h("dd", { "data-metric": metric, class: value === "not reported" ? "unknown" : "" }, value),
+  extra ? h("p", { class: "hint" }, extra) : null);
 
+// The figures as PRODUCT.md defines them (success, response and opt-out rates over messages
+// accepted by the gateway); delivery to the consumer is an extra, labelled so, and "not
+// reported" when no delivery report came (never a false 0%).
 export function renderAnalytics(data) {
   const t = data.totals || {};
   const r = data.rates || {};
+  const unknown = new Set(data.not_reported || []);
   const ds = data.delivery_status || {};
   const rs = data.response_status || {};
+  const cd = data.consumer_delivery;
   const series = data.series || [];
   const granularity = data.range?.granularity || "day";
-  const colors = { sent: "#2563eb", delivered: "#15803d", failed: "#b91c1c", responded: "#7c3aed",
-    not_responded: "#94a3b8", opted_out: "#b45309" };
+  const consumerChart = !cd ? null : unknown.has("delivered")
+    ? h("figure", { class: "chart", id: "chart-consumer-delivery" },
+      h("figcaption", {}, "Delivered to consumer (extra)"),
+      notice("info", "Not reported: no delivery report came for these messages (no status callbacks for the number)."))
+    : chart("Delivered to consumer (extra)", "bar",
+      ["Delivered to the gateway", "Delivered to consumer", "Undelivered", "No report yet"],
+      [{ label: "Messages", data: [cd.delivered_gateway, cd.delivered, cd.undelivered, cd.no_report],
+        backgroundColor: [COLORS.gateway, COLORS.delivered, COLORS.undelivered, COLORS.no_report] }],
+      { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+      "chart-consumer-delivery");
+  const bars = { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } };
   return h("div", { class: "analytics" },
-    data.range ? h("p", { class: "hint" }, `${data.range.from} to ${data.range.to} (${data.range.time_zone}), per ${granularity}`) : null,
+    data.range ? h("p", { class: "hint", id: "analytics-range" },
+      `${showDay(data.range.from)} to ${showDay(data.range.to)} (${data.range.time_zone}), per ${PER[granularity] || granularity}`) : null,
     h("dl", { class: "tiles" },
-      h("div", {}, h("dt", {}, "Success rate"), h("dd", { "data-metric": "success_rate" }, pct(r.success_rate))),
-      h("div", {}, h("dt", {}, "Delivery rate"), h("dd", { "data-metric": "delivery_rate" }, pct(r.delivery_rate))),
-      h("div", {}, h("dt", {}, "Response rate"), h("dd", { "data-metric": "response_rate" }, pct(r.response_rate))),
-      h("div", {}, h("dt", {}, "Opt-outs"), h("dd", { "data-metric": "opted_out" }, t.opted_out ?? 0)),
-      h("div", {}, h("dt", {}, "Sent"), h("dd", { "data-metric": "sent" }, t.sent ?? 0)),
-      h("div", {}, h("dt", {}, "Delivered"), h("dd", { "data-metric": "delivered" }, t.delivered ?? 0)),
-      h("div", {}, h("dt", {}, "Failed"), h("dd", { "data-metric": "failed" }, t.failed ?? 0)),
-      h("div", {}, h("dt", {}, "Responded"), h("dd", { "data-metric": "responded" }, t.responded ?? 0))),
+      tile("Success rate", "success_rate", pct(r.success_rate), "accepted by the gateway / sent"),
+      tile("Response rate", "response_rate", pct(r.response_rate), "with a response / accepted by the gateway"),
+      tile("Opt-out rate", "opt_out_rate", pct(r.opt_out_rate), `${t.opted_out ?? 0} consumer${t.opted_out === 1 ? "" : "s"} opted out`),
+      tile("Sent", "sent", t.sent ?? 0),
+      tile("Delivered to the gateway", "delivered_gateway", t.delivered_gateway ?? 0),
+      tile("Failed", "failed", ds.failed ?? 0, "refused by the gateway"),
+      tile("Responded", "responded", t.responded ?? 0),
+      tile("Delivered to consumer (extra)", "delivered", unknown.has("delivered") ? "not reported" : t.delivered ?? 0),
+      tile("Delivery rate to consumer (extra)", "delivery_rate", pct(r.delivery_rate, unknown.has("delivery_rate")))),
     h("div", { class: "charts" },
-      chart("Delivery status", "doughnut", ["Sent", "Delivered", "Failed"],
-        [{ label: "Messages", data: [ds.sent || 0, ds.delivered || 0, ds.failed || 0],
-          backgroundColor: [colors.sent, colors.delivered, colors.failed] }]),
-      chart("Response status", "doughnut", ["Delivered", "Responded", "Not responded"],
-        [{ label: "Messages", data: [rs.delivered || 0, rs.responded || 0, rs.not_responded || 0],
-          backgroundColor: [colors.delivered, colors.responded, colors.not_responded] }]),
-      chart(`Messages over time (per ${granularity})`, "bar", series.map((p) => label(p.start, granularity, data.range?.time_zone)),
-        ["sent", "delivered", "failed", "responded", "opted_out"].map((k) => ({
-          label: k.replace("_", " "), data: series.map((p) => p[k] || 0), backgroundColor: colors[k] })),
-        { scales: { x: { stacked: false }, y: { beginAtZero: true, ticks: { precision: 0 } } } })));
+      chart("Delivery status", "bar", ["Total sent", "Delivered to the gateway", "Failed"],
+        [{ label: "Messages", data: [ds.sent || 0, ds.delivered_gateway || 0, ds.failed || 0],
+          backgroundColor: [COLORS.sent, COLORS.gateway, COLORS.failed] }], bars, "chart-delivery-status"),
+      chart("Response status", "bar", ["Delivered to the gateway", "With a response", "Without a response"],
+        [{ label: "Messages", data: [rs.delivered_gateway || 0, rs.responded || 0, rs.not_responded || 0],
+          backgroundColor: [COLORS.gateway, COLORS.responded, COLORS.not_responded] }], bars, "chart-response-status"),
+      consumerChart,
+      // Sent is one bar of success (accepted by the gateway) over failed; responses beside it.
+      chart(`Messages sent (per ${PER[granularity] || granularity})`, "bar",
+        series.map((p) => periodLabel(p.start, granularity)),
+        [{ label: "Sent: success", data: series.map((p) => p.delivered_gateway || 0), backgroundColor: COLORS.gateway, stack: "sent" },
+          { label: "Sent: failed", data: series.map((p) => (p.sent || 0) - (p.delivered_gateway || 0)), backgroundColor: COLORS.failed, stack: "sent" },
+          { label: "Responses", data: series.map((p) => p.responded || 0), backgroundColor: COLORS.responded, stack: "responses" }],
+        { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+        "chart-messages-sent")));
 }
 
 // The campaign's analytics in `container`; called again while it sends, it redraws in place
@@ -73,25 +88,29 @@ export async function campaignAnalytics(container, id, refresh = false) {
 export async function analyticsPage(token, params) {
   const range = h("select", { id: "range" }, RANGES.map(([value, text]) =>
     h("option", { value, selected: value === (params.get("range") || "last_30_days") }, text)));
-  const from = h("input", { type: "date", id: "from" });
-  const to = h("input", { type: "date", id: "to" });
+  // Dates as the brand writes them (MM/DD/YYYY for a US brand), not as the browser would.
+  const pattern = dayPattern();
+  const from = h("input", { id: "from", inputmode: "numeric", placeholder: pattern, autocomplete: "off", size: "12" });
+  const to = h("input", { id: "to", inputmode: "numeric", placeholder: pattern, autocomplete: "off", size: "12" });
   const skillsBox = h("fieldset", { id: "skills" }, h("legend", {}, "Skills"), notice("info", "Loading skills…"));
   const out = h("div", { id: "analytics-result", "aria-live": "polite" });
   const dates = () => { range.value = from.value || to.value ? "custom" : range.value; };
-  from.addEventListener("change", dates);
-  to.addEventListener("change", dates);
+  from.addEventListener("input", dates);
+  to.addEventListener("input", dates);
   let skillInputs = null;
   let skillsText = null;
 
   const load = async () => {
     const qs = new URLSearchParams();
     if (range.value === "custom") {
-      if (!from.value || !to.value) {
-        put(out, notice("error", "Choose both dates, or a quick range."));
+      const first = parseDay(from.value);
+      const last = parseDay(to.value);
+      if (!first || !last) {
+        put(out, notice("error", `Give both dates as ${pattern}, or choose a quick range.`));
         return;
       }
-      qs.set("from", from.value);
-      qs.set("to", to.value);
+      qs.set("from", first);
+      qs.set("to", last);
     } else {
       qs.set("range", range.value);
     }
@@ -102,7 +121,10 @@ export async function analyticsPage(token, params) {
     put(out, notice("info", "Loading analytics…"));
     try {
       const data = await get(`analytics?${qs}`);
+      out.querySelectorAll("canvas").forEach((c) => window.Chart?.getChart(c)?.destroy());
       put(out, renderAnalytics(data));
+      // the dates the range covers, in the brand's writing
+      if (data.range) { from.value = showDay(data.range.from); to.value = showDay(data.range.to); }
     } catch (err) {
       put(out, failure(err, "Analytics"));
     }
@@ -110,7 +132,7 @@ export async function analyticsPage(token, params) {
 
   setMain(heading("Analytics"),
     h("form", { class: "card filters", onsubmit: (e) => { e.preventDefault(); load(); } },
-      h("div", { class: "row" }, field("Quick range", range), field("From", from), field("To", to)),
+      h("div", { class: "row" }, field("Quick range", range), field(`From (${pattern})`, from), field(`To (${pattern})`, to)),
       skillsBox,
       h("button", { type: "submit", class: "primary" }, "Show")),
     out);

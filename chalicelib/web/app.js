@@ -2,7 +2,8 @@
 import { ApiError, api, download, get, post, session } from "./api.js";
 import { analyticsPage, campaignAnalytics } from "./analytics.js";
 import { optOutsPage, templatesPage } from "./admin.js";
-import { badge, failure, h, heading, isCurrent, newToken, notice, pct, setMain, table, when, put } from "./ui.js";
+import { badge, failure, h, heading, isCurrent, newToken, notice, pct, perSecond, setMain, table, useBrand, when,
+  put } from "./ui.js";
 import { wizardPage } from "./wizard.js";
 
 const TERMINAL = ["SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "RESPONDED"];
@@ -90,10 +91,11 @@ async function landingPage(token) {
     const r = data.rates || {};
     put(headline, h("h2", { id: "headline-h" }, "Last 30 days"),
       h("dl", { class: "tiles" },
-        h("div", {}, h("dt", {}, "Success rate"), h("dd", {}, pct(r.success_rate))),
-        h("div", {}, h("dt", {}, "Response rate"), h("dd", {}, pct(r.response_rate))),
-        h("div", {}, h("dt", {}, "Opt-outs"), h("dd", {}, t.opted_out ?? "—")),
-        h("div", {}, h("dt", {}, "Messages sent"), h("dd", {}, t.sent ?? "—"))));
+        h("div", {}, h("dt", {}, "Success rate"), h("dd", { "data-metric": "success_rate" }, pct(r.success_rate))),
+        h("div", {}, h("dt", {}, "Response rate"), h("dd", { "data-metric": "response_rate" }, pct(r.response_rate))),
+        h("div", {}, h("dt", {}, "Opt-out rate"), h("dd", { "data-metric": "opt_out_rate" }, pct(r.opt_out_rate)),
+          h("p", { class: "hint" }, `${t.opted_out ?? 0} consumer${t.opted_out === 1 ? "" : "s"} opted out`)),
+        h("div", {}, h("dt", {}, "Messages sent"), h("dd", { "data-metric": "sent" }, t.sent ?? "—"))));
   }).catch((err) => {
     put(headline, h("h2", { id: "headline-h" }, "Last 30 days"), failure(err, "Analytics"));
   });
@@ -114,10 +116,11 @@ async function landingPage(token) {
         h("td", {}, c.channel), h("td", { class: "num" }, c.recipients),
         h("td", {}, when(c.launched_at || c.schedule?.launch_at)),
         h("td", {}, badge(c.status)),
-        h("td", { class: "num" }, pct(m.success_rate)), h("td", { class: "num" }, pct(m.response_rate)));
+        h("td", { class: "num" }, pct(m.success_rate)), h("td", { class: "num" }, pct(m.response_rate)),
+        h("td", { class: "num" }, pct(m.opt_out_rate)));
     });
     put(list, table("Recent campaigns",
-      ["Name", "Channel", "Recipients", "Launch", "Status", "Success", "Response"], rows,
+      ["Name", "Channel", "Recipients", "Launch", "Status", "Success", "Response", "Opt-out"], rows,
       { id: "campaigns-table" }),
     cursor ? h("button", { type: "button", onclick: () => load(cursor) }, "More campaigns") : null);
   };
@@ -184,7 +187,7 @@ async function campaignPage(token, id) {
       h("dt", {}, "From"), h("dd", {}, c.from_number),
       h("dt", {}, "Skill"), h("dd", {}, c.skill),
       h("dt", {}, c.template_id ? "Template" : "Text"), h("dd", { class: "pre" }, c.template_id || c.text),
-      h("dt", {}, "Send rate"), h("dd", {}, `${s.send_rate} messages/second`),
+      h("dt", {}, "Send rate"), h("dd", {}, perSecond(s.send_rate)),
       h("dt", {}, "Window"), h("dd", {}, `${s.window?.start}–${s.window?.end} recipient time`),
       h("dt", {}, "Launch"), h("dd", {}, c.launched_at ? when(c.launched_at)
         : s.launch_at ? `scheduled for ${when(s.launch_at)}` : "not launched"),
@@ -295,6 +298,15 @@ async function campaignPage(token, id) {
   }
 }
 
+// The brand's time zone and locale, read once per sign-in: every date in the tool is the brand's.
+let brandLoaded = null;
+function brandSettings() {
+  if (!brandLoaded) {
+    brandLoaded = get("brand").then(useBrand, () => { brandLoaded = null; });
+  }
+  return brandLoaded;
+}
+
 export function route() {
   const token = newToken();
   const hash = location.hash || "#/";
@@ -324,7 +336,7 @@ export function route() {
     setMain(heading("Not found"), notice("error", "There is no such page."), h("a", { href: "#/" }, "Campaigns"));
     return;
   }
-  Promise.resolve(page()).catch((err) => {
+  brandSettings().then(() => (isCurrent(token) ? page() : null)).catch((err) => {
     setMain(heading("Something went wrong"), notice("error", err.message));
   });
   document.getElementById("main").focus({ preventScroll: true });
@@ -333,11 +345,13 @@ export function route() {
 window.addEventListener("hashchange", route);
 window.addEventListener("signed-out", (event) => {
   session.signOut();
+  brandLoaded = null;
   newToken();
   signInPage(location.hash, `You were signed out: ${event.detail}`);
 });
 document.getElementById("signout").addEventListener("click", () => {
   session.signOut();
+  brandLoaded = null;
   location.hash = "#/";
   route();
 });

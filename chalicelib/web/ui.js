@@ -56,15 +56,78 @@ export function badge(status) {
   return h("span", { class: `badge s-${String(status || "").toLowerCase()}` }, status || "—");
 }
 
-export function pct(value) {
+// A rate; "not reported" when the API says the figure is unknown (no delivery reports), which
+// is not the same as 0%.
+export function pct(value, unknown = false) {
+  if (unknown) return "not reported";
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
   return `${(value * 100).toFixed(1)}%`;
 }
 
+export const perSecond = (rate) => `${rate} message${Number(rate) === 1 ? "" : "s"}/second`;
+
+// Dates are the brand's: its time zone and its locale (GET /brand), whatever the browser's are,
+// so a campaign and its analytics show the same day. Until /brand answers (or on a server
+// without it), the browser's.
+const brandPrefs = { timeZone: undefined, locale: undefined };
+
+export function useBrand(brand) {
+  brandPrefs.timeZone = brand?.time_zone || undefined;
+  brandPrefs.locale = brand?.locale || undefined;
+}
+
+function format(date, options) {
+  try {
+    return date.toLocaleString(brandPrefs.locale, { timeZone: brandPrefs.timeZone, ...options });
+  } catch {
+    return date.toLocaleString(undefined, options); // a zone or locale this browser does not know
+  }
+}
+
 export function when(iso) {
   if (!iso) return "—";
-  const date = new Date(iso);
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return format(new Date(iso), { year: "numeric", month: "2-digit", day: "2-digit", hour: "numeric",
+    minute: "2-digit", timeZoneName: "short" });
+}
+
+// A period's label on a chart axis: hour, day or month of the brand's time zone.
+export function periodLabel(iso, granularity) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const options = { hour: { hour: "2-digit", minute: "2-digit" }, month: { month: "short", year: "numeric" } };
+  return format(d, options[granularity] || { month: "2-digit", day: "2-digit" });
+}
+
+// A calendar day (YYYY-MM-DD) as the brand writes it (MM/DD/YYYY for en-US), and back.
+const DAY_OPTIONS = { year: "numeric", month: "2-digit", day: "2-digit", timeZone: "UTC" };
+const dayParts = () => {
+  try {
+    return new Intl.DateTimeFormat(brandPrefs.locale, DAY_OPTIONS).formatToParts(new Date(Date.UTC(2001, 10, 22)));
+  } catch {
+    return new Intl.DateTimeFormat(undefined, DAY_OPTIONS).formatToParts(new Date(Date.UTC(2001, 10, 22)));
+  }
+};
+
+export function dayPattern() {
+  const names = { year: "YYYY", month: "MM", day: "DD" };
+  return dayParts().map((p) => names[p.type] || p.value).join("");
+}
+
+export function showDay(isoDay) {
+  if (!isoDay) return "";
+  const [y, m, d] = isoDay.split("-");
+  const values = { year: y, month: m, day: d };
+  return dayParts().map((p) => values[p.type] ?? p.value).join("");
+}
+
+export function parseDay(text) {
+  const order = dayParts().filter((p) => ["year", "month", "day"].includes(p.type)).map((p) => p.type);
+  const numbers = String(text || "").trim().split(/[^0-9]+/).filter(Boolean);
+  if (numbers.length !== 3) return null;
+  const v = Object.fromEntries(order.map((name, i) => [name, Number(numbers[i])]));
+  const date = new Date(Date.UTC(v.year, v.month - 1, v.day));
+  if (v.year < 1000 || date.getUTCMonth() !== v.month - 1 || date.getUTCDate() !== v.day) return null;
+  return date.toISOString().slice(0, 10);
 }
 
 export function duration(seconds) {
@@ -76,12 +139,18 @@ export function duration(seconds) {
   return minutes ? `${hours} h ${minutes} min` : `${hours} h`;
 }
 
+// A table in a box that scrolls sideways on a narrow screen, and then says so.
 export function table(caption, headers, rows, attrs = {}) {
-  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+  const hint = h("p", { class: "hint scroll-hint", hidden: true }, "Scroll sideways to see every column →");
+  const wrap = h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
     h("table", attrs,
       h("caption", { class: "sr-only" }, caption),
       h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
       h("tbody", {}, rows)));
+  if (window.ResizeObserver) {
+    new ResizeObserver(() => { hint.hidden = wrap.scrollWidth <= wrap.clientWidth + 1; }).observe(wrap);
+  }
+  return h("div", { class: "table-box" }, hint, wrap);
 }
 
 // replaceChildren without the nulls of conditional children (it would print "null").
@@ -100,9 +169,9 @@ export function heading(text) {
 }
 
 // Charts: Chart.js from the npm registry (make web). Without it, the numbers stay as a table.
-export function chart(label, type, labels, datasets, options = {}) {
+export function chart(label, type, labels, datasets, options = {}, id = undefined) {
   const canvas = h("canvas", { role: "img", "aria-label": label });
-  const box = h("figure", { class: "chart" }, h("figcaption", {}, label), h("div", { class: "chart-box" }, canvas));
+  const box = h("figure", { class: "chart", id }, h("figcaption", {}, label), h("div", { class: "chart-box" }, canvas));
   const empty = datasets.every((d) => d.data.every((v) => !v));
   if (empty) box.append(h("p", { class: "hint" }, "Nothing to show yet."));
   if (window.Chart) {

@@ -8,7 +8,7 @@
 // the landing page), as the Discard button does.
 import { ApiError, api, get, itemsOf, post } from "./api.js";
 import { OPT_OUT_RESERVED, SINGLE_LIMIT, reservedOptOut, smsInfo, withOptOut } from "./sms.js";
-import { duration, failure, field, h, heading, isCurrent, newId, notice, setMain, table, put } from "./ui.js";
+import { duration, failure, field, h, heading, isCurrent, newId, notice, perSecond, setMain, table, put } from "./ui.js";
 
 const TYPED_MAX = 100;
 const STEPS = ["Compose", "Recipients", "Schedule", "Preview and launch"];
@@ -20,7 +20,8 @@ const fresh = () => ({
   compose: { name: "", channel: "sms", from_number: "", fallback_from_number: "", skill: "",
     text: "", template_id: "", allow_multi_segment: false },
   recipients: { mode: "typed", typed: "", file: null, result: null, resultKey: null, upload: null },
-  schedule: { start: "now", date: "", time: "", window_start: "08:00", window_end: "21:00", send_rate: 1 },
+  // window: null until the brand's default sending window (GET /brand) fills it in
+  schedule: { start: "now", date: "", time: "", window_start: null, window_end: null, send_rate: 1 },
   draft: null,
   setup: null,
 });
@@ -48,6 +49,9 @@ const numberOf = (n) => n.number || n.phone || n.e164 || "";
 const skillIdOf = (s) => s.skill_id || s.id || s.name;
 const templateIdOf = (t) => t.template_id || t.id;
 const optOutText = () => state.setup?.brand?.opt_out_text ?? null;
+// The brand's default sending window (PUT /brand `window`); 08:00–21:00 on a server without it.
+const brandWindow = () => ({ start: state.setup?.brand?.window?.start || "08:00",
+  end: state.setup?.brand?.window?.end || "21:00" });
 
 // --- the campaign as the API takes it ------------------------------------------------------
 
@@ -360,12 +364,18 @@ function composeStep(body, nav) {
   };
 }
 
+// A typed line as given: its phone number (up to the first comma) is never broken across lines.
+function inputCell(input) {
+  const [phone, ...rest] = String(input ?? "").split(",");
+  return [h("span", { class: "phone" }, phone), rest.length ? `,${rest.join(",")}` : ""];
+}
+
 function linesTable(result) {
   const rows = result.lines.map((l) => {
     const bad = l.errors && l.errors.length;
     return h("tr", { class: bad ? "bad" : "", "data-line": l.line },
-      h("th", { scope: "row" }, l.line), h("td", { class: "pre" }, l.input),
-      h("td", {}, l.phone || ""), h("td", { class: "pre" }, bad ? "" : l.text || ""),
+      h("th", { scope: "row" }, l.line), h("td", { class: "pre" }, inputCell(l.input)),
+      h("td", { class: "phone" }, l.phone || ""), h("td", { class: "pre" }, bad ? "" : l.text || ""),
       h("td", { class: "num" }, bad ? "" : l.segments ?? ""),
       h("td", { class: "err" }, bad ? l.errors.map((e) => e.message).join("; ") : "OK"));
   });
@@ -478,7 +488,11 @@ function recipientsStep(body, nav) {
       return false;
     }
     if (r.result.summary.invalid) {
-      out.prepend(notice("error", "Correct the lines with errors before you continue."));
+      // once, however often Next is pressed
+      out.querySelector("#next-error")?.remove();
+      const problem = notice("error", "Correct the lines with errors before you continue.");
+      problem.id = "next-error";
+      out.prepend(problem);
       return false;
     }
     if (!r.result.summary.valid) {
@@ -500,7 +514,7 @@ export function estimate(count, rate, windowStart, windowEnd) {
   const windowSeconds = (minutesOf(windowEnd) - minutesOf(windowStart)) * 60;
   if (windowSeconds <= 0) return "Choose a window whose start is before its end.";
   const days = Math.ceil(seconds / windowSeconds);
-  return `${count} recipient${count === 1 ? "" : "s"} at ${rate} message${Number(rate) === 1 ? "" : "s"}/second: ` +
+  return `${count} recipient${count === 1 ? "" : "s"} at ${perSecond(rate)}: ` +
     `about ${duration(seconds)} of sending` +
     (days > 1 ? `, spread over about ${days} days of ${windowStart}–${windowEnd} windows.`
       : `, within one ${windowStart}–${windowEnd} window.`) +
@@ -529,7 +543,7 @@ function scheduleStep(body, nav) {
   const allDayBox = h("input", { type: "checkbox", id: "all-day", checked: allDay, onchange: (e) => {
     from.disabled = until.disabled = e.target.checked;
     if (e.target.checked) { s.window_start = "00:00"; s.window_end = "24:00"; } else {
-      s.window_start = from.value || "08:00"; s.window_end = until.value || "21:00";
+      s.window_start = from.value || brandWindow().start; s.window_end = until.value || brandWindow().end;
       from.value = s.window_start; until.value = s.window_end;
     }
     update();
@@ -609,11 +623,11 @@ function previewStep(body, nav, go) {
         h("dt", {}, "Recipients"), h("dd", {}, `${campaign.recipients}`),
         h("dt", {}, "Start"), h("dd", {}, s.start === "later" ? new Date(`${s.date}T${s.time}`).toLocaleString() : "when launched"),
         h("dt", {}, "Window"), h("dd", {}, `${s.window_start}–${s.window_end} recipient time`),
-        h("dt", {}, "Send rate"), h("dd", {}, `${s.send_rate} messages/second`),
+        h("dt", {}, "Send rate"), h("dd", {}, perSecond(s.send_rate)),
         h("dt", {}, "Estimate"), h("dd", {}, estimate(campaign.recipients, Number(s.send_rate), s.window_start, s.window_end))),
       h("h3", {}, "First recipients"),
       table("First recipients", ["Line", "Number", "Message"], result.lines.filter((l) => !l.errors?.length).slice(0, 5)
-        .map((l) => h("tr", {}, h("th", { scope: "row" }, l.line), h("td", {}, l.phone), h("td", { class: "pre" }, l.text)))),
+        .map((l) => h("tr", {}, h("th", { scope: "row" }, l.line), h("td", { class: "phone" }, l.phone), h("td", { class: "pre" }, l.text)))),
       h("div", { class: "consent card" },
         h("div", { class: "radio" }, consent, h("label", { for: "consent" },
           `I confirm that ${brandName} collected opt-in consent from every recipient of this campaign to receive ` +
@@ -661,6 +675,9 @@ export async function wizardPage(token, params) {
     }
   }
   if (!isCurrent(token)) return;
+  if (state.schedule.window_start === null) {
+    Object.assign(state.schedule, { window_start: brandWindow().start, window_end: brandWindow().end });
+  }
   const go = (step) => { state.step = step; render(); };
   const render = () => {
     const nav = { next: null };

@@ -76,14 +76,20 @@ def browser(playwright: Playwright) -> Iterator[BrowserContext]:
             context.close()
 
 
-@pytest.fixture
-def page(browser: BrowserContext) -> Iterator[Page]:
-    """A new tab (its own sessionStorage); fails the test on any uncaught script error."""
-    tab = browser.new_page()
+def watch_errors(tab: Page) -> list[str]:
+    """The uncaught script errors of a tab, as they happen (a test fails on any)."""
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     tab.on("console", lambda msg: errors.append(msg.text)
            if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+    return errors
+
+
+@pytest.fixture
+def page(browser: BrowserContext) -> Iterator[Page]:
+    """A new tab (its own sessionStorage); fails the test on any uncaught script error."""
+    tab = browser.new_page()
+    errors = watch_errors(tab)
     yield tab
     tab.close()
     assert not errors, f"script errors in the page: {errors}"

@@ -27,12 +27,13 @@ def test_today_is_the_brands_day_not_utcs_around_midnight() -> None:
 
 def test_quick_ranges_start_where_a_user_expects() -> None:
     now = ts("2026-11-25T12:00:00+00:00")  # a Wednesday
-    first = {name: analytics.quick_range(name, "UTC", now).first.isoformat()
+    onboarded = datetime(2021, 6, 30).date()  # over two years ago: no cap for this one
+    first = {name: analytics.quick_range(name, "UTC", now, onboarded).first.isoformat()
              for name in analytics.QUICK_RANGES}
     assert first == {"today": "2026-11-25", "this_week": "2026-11-23",
                      "this_month": "2026-11-01", "last_30_days": "2026-10-27",
                      "last_60_days": "2026-09-27", "last_90_days": "2026-08-28",
-                     "year_to_date": "2026-01-01"}
+                     "year_to_date": "2026-01-01", "since_onboarding": "2021-06-30"}
 
 
 @pytest.mark.parametrize(("args", "field"), [
@@ -51,9 +52,11 @@ def test_invalid_ranges_name_the_parameter(args: tuple[str | None, ...], field: 
     assert caught.value.details[0]["field"] == field
 
 
-def test_a_range_of_just_under_two_years_is_accepted() -> None:
+def test_a_range_of_just_under_two_years_is_accepted_and_shown_per_month() -> None:
     rng = analytics.resolve_range(None, "2024-01-02", "2026-01-01", "UTC", now=0)
-    assert rng.granularity == "day" and len(rng.periods()) == 731
+    periods = [p.date().isoformat() for p in rng.periods()]
+    assert rng.granularity == "month" and len(periods) == 25
+    assert periods[:2] == ["2024-01-02", "2024-02-01"] and periods[-1] == "2026-01-01"
 
 
 def _counters(*instants: str) -> list[tuple[str, dict[str, int]]]:
@@ -105,9 +108,14 @@ def test_rates_are_null_when_nothing_to_divide_by() -> None:
     zero = dict.fromkeys(analytics.METRICS, 0)
     assert analytics.rates(zero) == {"success_rate": None, "delivery_rate": None,
                                      "response_rate": None, "opt_out_rate": None}
-    some = {**zero, "sent": 4, "delivered_gateway": 3, "delivered": 2, "responded": 1}
+    some = {**zero, "sent": 4, "delivered_gateway": 3, "delivered": 2, "failed": 1,
+            "responded": 1}
     assert analytics.rates(some) == {"success_rate": 0.75, "delivery_rate": 0.6667,
-                                     "response_rate": 0.5, "opt_out_rate": 0.0}
+                                     "response_rate": 0.3333, "opt_out_rate": 0.0}
+    # answered but no delivery report at all: delivery to the consumer is unknown, not 33%
+    unreported = {**zero, "sent": 3, "delivered_gateway": 3, "delivered": 1, "responded": 1}
+    assert analytics.rates(unreported)["delivery_rate"] is None
+    assert analytics.not_reported(unreported) == ["delivered", "delivery_rate"]
 
 
 @pytest.mark.parametrize(("cell", "shown"), [

@@ -76,7 +76,7 @@ def test_every_figure_equals_a_recount_of_known_messages(api: Api, brand: Brand,
     assert _figures(body) == _recount(plan, {"2026-03-01", "2026-03-02", "2026-03-03",
                                              "2026-03-04"})
     assert body["range"] == {"from": "2026-03-01", "to": "2026-03-04", "time_zone": KOLKATA,
-                             "granularity": "day"}
+                             "granularity": "day", "name": None}
     # series add up to the totals, day by Kolkata day
     for figure in ("sent", "delivered", "failed", "responded"):
         assert sum(row[figure] for row in body["series"]) == body["totals"][figure]
@@ -84,13 +84,14 @@ def test_every_figure_equals_a_recount_of_known_messages(api: Api, brand: Brand,
         day = row["start"][:10]
         assert row["sent"] == _recount(plan, {day})["sent"], day
     assert body["series"][0]["start"] == "2026-03-01T00:00:00+05:30"
-    # delivery status partitions sent; response status partitions delivered
-    t = body["totals"]
-    assert sum(body["delivery_status"].values()) == t["sent"]
+    # delivery status: sent = delivered to the gateway + failed; response status partitions
+    # the messages delivered to the gateway
+    t, ds = body["totals"], body["delivery_status"]
+    assert ds["sent"] == t["sent"] == ds["delivered_gateway"] + ds["failed"]
     assert body["response_status"]["responded"] + body["response_status"][
-        "not_responded"] == t["delivered"]
+        "not_responded"] == t["delivered_gateway"]
     assert body["rates"]["success_rate"] == round(t["delivered_gateway"] / t["sent"], 4)
-    assert body["rates"]["response_rate"] == round(t["responded"] / t["delivered"], 4)
+    assert body["rates"]["response_rate"] == round(t["responded"] / t["delivered_gateway"], 4)
 
     # one skill, one day (hourly series)
     status, one = api.call("GET", "/analytics?from=2026-03-02&to=2026-03-02&skills=sales", brand)
@@ -173,29 +174,39 @@ def test_quick_ranges_follow_each_brands_time_zone(brand: Brand, other_brand: Br
     assert yesterday["totals"]["sent"] == 1
 
 
-def test_opt_outs_count_once_per_key_in_brand_and_campaign_figures(api: Api, brand: Brand,
-                                                                    stream: Stream) -> None:
+def test_opt_outs_count_once_per_consumer_in_the_received_messages_figures(
+        api: Api, brand: Brand, stream: Stream) -> None:
     cid = new_campaign(brand.brand_id, "cmp_stop", "sales", created_at=at("2026-03-01T00:00"))
     play(Planned(cid, brand.brand_id, "sales", "+12125550401", "DELIVERED",
                  at("2026-03-02T15:00")))
-    deliver(stream.read_new())
-    stop = at("2026-03-02T16:00")
-    assert analytics_service.record_opt_out(brand.brand_id, "sales", cid, stop, "SMinbound1")
-    assert not analytics_service.record_opt_out(brand.brand_id, "sales", cid, stop, "SMinbound1")
-    assert analytics_service.record_opt_out(brand.brand_id, None, None, stop)  # no campaign
+    play(Planned(cid, brand.brand_id, "sales", "+12125550402", "FAILED", at("2026-03-02T15:00")))
+    stop = at("2026-03-03T16:00")  # the next day: counted with the message (its cohort)
+    phone = "+12125550401"
+    assert analytics_service.record_opt_out(brand.brand_id, "sales", cid, stop, "SM1", phone)
+    assert not analytics_service.record_opt_out(brand.brand_id, "sales", cid, stop + 60, "SM2",
+                                                phone)  # opted out again after opting in
+    # never received: the gateway refused it; no campaign: nothing received
+    assert not analytics_service.record_opt_out(brand.brand_id, "sales", cid, stop,
+                                                phone="+12125550402")
+    assert not analytics_service.record_opt_out(brand.brand_id, None, None, stop, phone=phone)
+    records = stream.read_new()
+    deliver(records)
+    deliver(records[len(records) // 2:])  # redelivered: nothing counts twice
     status, body = api.call("GET", "/analytics?from=2026-03-02&to=2026-03-02", brand)
-    assert body["totals"]["opted_out"] == 2 and body["rates"]["opt_out_rate"] == 2.0
-    status, sales = api.call("GET", "/analytics?from=2026-03-02&to=2026-03-02&skills=sales",
+    assert body["totals"]["opted_out"] == 1 and body["rates"]["opt_out_rate"] == 1.0
+    status, later = api.call("GET", "/analytics?from=2026-03-03&to=2026-03-03", brand)
+    assert later["totals"]["opted_out"] == 0
+    status, other = api.call("GET", "/analytics?from=2026-03-02&to=2026-03-02&skills=support",
                              brand)
-    assert sales["totals"]["opted_out"] == 1
+    assert other["totals"]["opted_out"] == 0
     status, campaign = api.call("GET", f"/campaigns/{cid}/analytics?from=2026-03-02"
                                 "&to=2026-03-02", brand)
     assert campaign["totals"]["opted_out"] == 1 and campaign["campaign"]["opted_out"] == 1
     status, listed = api.call("GET", "/campaigns", brand)
     item = next(i for i in listed["items"] if i["id"] == cid)
-    assert item["metrics"] == {"recipients": 0, "sent": 1, "failed": 0, "success_rate": 1.0,
-                               "response_rate": 0.0, "opted_out": 1}
-    assert reconcile.reconcile_all().differences == []  # opt-outs are not message states
+    assert item["metrics"] == {"recipients": 0, "sent": 2, "failed": 1, "success_rate": 0.5,
+                               "response_rate": 0.0, "opted_out": 1, "opt_out_rate": 1.0}
+    assert reconcile.reconcile_all().differences == []  # opt-outs are recounted too
 
 
 def test_reconciliation_reports_a_counter_that_drifted(brand: Brand, stream: Stream) -> None:
