@@ -7,7 +7,7 @@ STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: run test unit lint package bench deploy clean onboard reconcile web chromium browser \
-	screenshots
+	screenshots checkov
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,12 +17,23 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+# checkov (the template scanner run by the template tests) in a venv of its own: its pins
+# (boto3 1.35, packaging 23) conflict with the project's.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -r requirements-checkov.txt
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+
 ## Start the local stack: moto server, API, event pumps, sandbox gateway (Ctrl-C stops it).
 run: $(VENV)/.installed web
 	$(PY) -m infra.run
 
 ## The whole test suite: lint, types, unit, service (moto), end-to-end (local stack), template.
-test: $(VENV)/.installed web chromium
+test: $(VENV)/.installed web chromium checkov
 	$(PY) -m ruff check chalicelib app.py infra tests bench
 	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 --dist loadfile
@@ -67,7 +78,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache web/node_modules \
+	rm -rf $(VENV) $(CHECKOV_VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache web/node_modules \
 	  chalicelib/web/vendor
 
 ## The web tool's third-party libraries (chart.js) from the npm registry into chalicelib/web/vendor/

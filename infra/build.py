@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from infra.scan import chalice_resources, with_skips
 from infra.template import load_fragment
 
 
@@ -15,7 +16,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(load_fragment(args.stage), indent=2))
+    fragment = with_skips(load_fragment(args.stage), chalice_resources())
+    args.out.write_text(json.dumps(fragment, indent=2))
     print(f"merge template for stage {args.stage}: {args.out}")
 
 

@@ -19,8 +19,10 @@ _TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
                "LocalSecondaryIndexes", "StreamSpecification", "BillingMode")
 
 
-def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
-    """Creates every resource; returns the function environment (name -> value)."""
+def create_resources(endpoint: str, stage: str = "dev",
+                     parameters: dict[str, str] | None = None) -> dict[str, str]:
+    """Creates every resource; returns the function environment (name -> value). `parameters`
+    set the template's parameters (e.g. WebOrigin: the local web tool's origin)."""
     fragment = load_fragment(stage)
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=REGION)
@@ -28,10 +30,15 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
     sqs = session.client("sqs", endpoint_url=endpoint)
     s3 = session.client("s3", endpoint_url=endpoint)
     events = session.client("events", endpoint_url=endpoint)
-    refs: dict[str, Any] = {"Stage": stage, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
-                            "AWS::StackName": f"proactive-{stage}", "AWS::Partition": "aws"}
+    refs: dict[str, Any] = {name: spec.get("Default", "")
+                            for name, spec in fragment.get("Parameters", {}).items()}
+    refs.update({"Stage": stage, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+                 "AWS::StackName": f"proactive-{stage}", "AWS::Partition": "aws",
+                 "AWS::URLSuffix": "amazonaws.com", **(parameters or {})})
+    # chalice's API, which exists on AWS only (its id names the API's origin)
+    refs["RestAPI"] = "local"
     attrs: dict[tuple[str, str], Any] = {}
-    resolver = Resolver(refs, attrs)
+    resolver = Resolver(refs, attrs, fragment.get("Conditions", {}))
     resources: dict[str, Any] = fragment.get("Resources", {})
     # Entries without a Type patch chalice's generated functions; nothing to create here.
     pending = {name: res for name, res in resources.items() if "Type" in res}

@@ -7,6 +7,7 @@ Used by `make run` (infra/run.py) and by the end-to-end tests, on free ports.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import socket
@@ -15,6 +16,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +26,18 @@ from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
     CustomLocalChalice,
+    ForbiddenError,
     LocalChalice,
     LocalDevServer,
+    LocalGatewayException,
+    RouteMatcher,
 )
 
 from infra.local_resources import REGION, create_resources, put_local_secrets
 from infra.moto_server import MotoProcess
 from infra.pumps import Pump, S3Pump, SchedulePump, SqsPump, StreamPump
 from infra.sandbox import Faults, SandboxServer
+from infra.template import gateway_response, load_fragment
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
@@ -51,7 +57,58 @@ def quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-class QuietChaliceHandler(ChaliceRequestHandler):
+class ApiRequestHandler(ChaliceRequestHandler):
+    """chalice's local server, answering as API Gateway with our gateway responses does
+    (infra/resources/api.yaml): a path the API does not have is its MISSING_AUTHENTICATION_TOKEN
+    answer, and a method a path does not take is 405 in the API's error shape. (chalice answers
+    the first with two different 403 bodies, the second with its own {"Code"} shape, and a
+    method it has no handler for, such as TRACE, with http.server's HTML 501 page.)"""
+
+    _missing_route = gateway_response(load_fragment(), "MISSING_AUTHENTICATION_TOKEN")
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        if code != HTTPStatus.NOT_IMPLEMENTED or not self.command:
+            super().send_error(code, message, explain)
+            return
+        self.close_connection = True  # the request's body, if any, was not read
+        self._method_not_allowed()
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, ForbiddenError) and error.headers.get(
+                "x-amzn-ErrorType") == "UnauthorizedException":
+            status, body = self._missing_route
+            self._send_http_response(status, {"Content-Type": "application/json"}, body)
+            return
+        super()._send_error_response(error)
+
+    def _send_http_response(self, code: int, headers: Any, body: str | bytes | None) -> None:
+        if code == HTTPStatus.METHOD_NOT_ALLOWED and b'"MethodNotAllowedError"' in (
+                body.encode() if isinstance(body, str) else body or b""):
+            self._method_not_allowed()
+            return
+        super()._send_http_response(code, headers, body)
+
+    def _method_not_allowed(self) -> None:
+        headers = {"Content-Type": "application/json"}
+        allowed = self._allowed_methods()
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+        body = json.dumps({"error": {"code": "METHOD_NOT_ALLOWED", "message": (
+            f"{self.command} is not a method of this path"
+            + (f"; it takes {', '.join(allowed)}" if allowed else ""))}})
+        super()._send_http_response(HTTPStatus.METHOD_NOT_ALLOWED, headers, body)
+
+    def _allowed_methods(self) -> list[str]:
+        routes = self.local_gateway._app_object.routes
+        try:
+            match = RouteMatcher(list(routes)).match_route(self.path)
+        except ValueError:
+            return []
+        return sorted(routes[match.route])
+
+
+class QuietChaliceHandler(ApiRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return
 
@@ -85,7 +142,9 @@ class LocalStack:
         # moto keeps its state per process: start from empty, as a fresh account would.
         urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset",
                                                       method="POST")).close()
-        resource_env = create_resources(self.moto_url, self.stage)
+        # The web tool is served by the API: its origin may post uploads to the bucket.
+        resource_env = create_resources(self.moto_url, self.stage,
+                                        parameters={"WebOrigin": self.api_url})
         # The sandbox's auth token goes into moto's SSM, as ops put the real one on AWS.
         put_local_secrets(self.moto_url, {
             resource_env["TWILIO_AUTH_TOKEN_PARAM"]: SANDBOX_AUTH_TOKEN,
@@ -136,7 +195,7 @@ class LocalStack:
             # What chalice.local.create_local_server does, once per process (it cannot twice).
             CustomLocalChalice.__bases__ = (LocalChalice, self.app.__class__)
             self.app.__class__ = CustomLocalChalice
-        handler = ChaliceRequestHandler if self.log_requests else QuietChaliceHandler
+        handler = ApiRequestHandler if self.log_requests else QuietChaliceHandler
         self.api = LocalDevServer(self.app, config, "127.0.0.1", self.api_port,
                                   handler_cls=handler)
         self.api_thread = threading.Thread(target=self.api.server.serve_forever, name="api",

@@ -122,6 +122,27 @@ def _copy_each_table_once() -> None:
 
 def _cors_from_bucket_rules_only() -> None:
     werkzeug_app.DISABLE_GLOBAL_CORS = True
+    _cors_on_form_posts()
+
+
+def _cors_on_form_posts() -> None:
+    """moto answers a browser's form POST to a bucket (the pre-signed upload form) without the
+    CORS headers of the bucket's rules, which S3 sends: the browser would refuse the answer."""
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response, "_cors_on_form_posts", False):
+        return
+    original = S3Response._bucket_response_post
+
+    def bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:
+        answer = original(self, request, bucket_name)
+        if isinstance(answer, tuple) and len(answer) == 3:
+            status, headers, body = answer
+            return status, {**self._get_cors_headers_other(), **(headers or {})}, body
+        return answer
+
+    S3Response._bucket_response_post = bucket_response_post  # type: ignore[method-assign]
+    S3Response._cors_on_form_posts = True  # type: ignore[attr-defined]
 
 
 class MotoServer:

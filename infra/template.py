@@ -58,17 +58,45 @@ def environment_variables(fragment: dict[str, Any]) -> dict[str, Any]:
 _SUB_VAR = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
 
 
-class Resolver:
-    """Resolves the intrinsic functions we use (Ref, Fn::GetAtt, Fn::Sub) with local values."""
+_NO_VALUE = object()  # AWS::NoValue: the list item or property is left out
 
-    def __init__(self, refs: dict[str, Any], attrs: dict[tuple[str, str], Any]) -> None:
+
+class Resolver:
+    """Resolves the intrinsic functions we use (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If and the
+    conditions of `conditions`) with local values."""
+
+    def __init__(self, refs: dict[str, Any], attrs: dict[tuple[str, str], Any],
+                 conditions: dict[str, Any] | None = None) -> None:
         self.refs = refs
         self.attrs = attrs
+        self.conditions = conditions or {}
+
+    def condition(self, value: Any) -> bool:
+        """A condition (by name, or Fn::Equals / Fn::Not / Fn::And / Fn::Or) as true or false."""
+        if isinstance(value, str):
+            return self.condition(self.conditions[value])
+        if "Condition" in value:
+            return self.condition(value["Condition"])
+        (function, args), = value.items()
+        if function == "Fn::Equals":
+            return bool(self.resolve(args[0]) == self.resolve(args[1]))
+        if function == "Fn::Not":
+            return not self.condition(args[0])
+        if function == "Fn::And":
+            return all(self.condition(a) for a in args)
+        if function == "Fn::Or":
+            return any(self.condition(a) for a in args)
+        raise ValueError(f"unsupported condition {function}")
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict):
+            if value == {"Ref": "AWS::NoValue"}:
+                return _NO_VALUE
             if set(value) == {"Ref"}:
                 return self.refs[value["Ref"]]
+            if set(value) == {"Fn::If"}:
+                name, if_true, if_false = value["Fn::If"]
+                return self.resolve(if_true if self.condition(name) else if_false)
             if set(value) == {"Fn::GetAtt"}:
                 name, attr = value["Fn::GetAtt"]
                 return self.attrs[(name, attr)]
@@ -78,9 +106,10 @@ class Resolver:
             if set(value) == {"Fn::Join"}:
                 sep, parts = value["Fn::Join"]
                 return sep.join(str(self.resolve(p)) for p in parts)
-            return {k: self.resolve(v) for k, v in value.items()}
+            resolved = {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not _NO_VALUE]
         return value
 
     def _sub_value(self, name: str) -> Any:
@@ -88,3 +117,11 @@ class Resolver:
             res, attr = name.split(".", 1)
             return self.attrs[(res, attr)]
         return self.refs[name]
+
+
+def gateway_response(fragment: dict[str, Any], response_type: str) -> tuple[int, str]:
+    """(status, JSON body) of one of API Gateway's own answers in infra/resources/api.yaml, for
+    the local server to answer the same."""
+    body = fragment["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    response = body["x-amazon-apigateway-gateway-responses"][response_type]
+    return int(response["statusCode"]), str(response["responseTemplates"]["application/json"])

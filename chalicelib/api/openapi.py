@@ -41,7 +41,8 @@ def _recipient_paths(path_id: dict[str, Any]) -> dict[str, Any]:
             "Preview a typed list or small CSV (<= 1,000 rows): a result per line, nothing "
             "stored", "ParseIn")},
         "/campaigns/{id}/recipients/upload": {
-            "post": _op("A pre-signed S3 PUT for the campaign's CSV (<= 100,000 rows); the "
+            "post": _op("A pre-signed S3 form POST for the campaign's CSV (<= 100,000 rows, "
+                        "<= 50 MB): post `fields`, then the file as `file`, to `url`; the "
                         "parse starts when the file lands (progress: GET /campaigns/{id} "
                         "upload)", ok="201"),
             "parameters": [path_id]},

@@ -197,24 +197,28 @@ def upload_key(brand_id: str, campaign_id: str, upload_id: str) -> str:
 
 
 def start_upload(principal: Principal, campaign_id: str) -> dict[str, Any]:
-    """A pre-signed PUT for the campaign's CSV; the parse starts when the object lands."""
+    """A pre-signed POST (an HTML form upload) for the campaign's CSV; the parse starts when the
+    object lands. The form's policy fixes the key and type and bounds the size: S3 refuses a
+    file over MAX_UPLOAD_BYTES before storing a byte (a pre-signed PUT cannot bound the size of
+    a file whose size it does not know). The parse checks the size again (moto does not enforce
+    the policy)."""
     campaign = _draft(principal.brand_id, campaign_id)
     now = time.time()
     upload_id = new_id("upl", now)
     key = upload_key(principal.brand_id, campaign_id, upload_id)
-    headers = {"Content-Type": "text/csv"}
-    url = s3().generate_presigned_url(
-        "put_object", ExpiresIn=UPLOAD_URL_SECONDS,
-        Params={"Bucket": get_settings().uploads_bucket, "Key": key,
-                "ContentType": headers["Content-Type"]})
+    fields = {"Content-Type": "text/csv"}
+    form = s3().generate_presigned_post(
+        get_settings().uploads_bucket, key, Fields=fields, ExpiresIn=UPLOAD_URL_SECONDS,
+        Conditions=[fields, ["content-length-range", 1, MAX_UPLOAD_BYTES]])
     upload = UploadAttribute(upload_id=upload_id, key=key, status="WAITING", rows_done=0,
                              accepted=0, rejected=0, created_at=now, updated_at=now)
     campaigns.update(campaign, [CampaignModel.upload.set(upload),
                                 CampaignModel.updated_at.set(now)],
                      CampaignModel.status == "DRAFT",
                      "the campaign left DRAFT meanwhile")
-    return {"upload_id": upload_id, "url": url, "method": "PUT", "headers": headers,
-            "expires_at": iso(now + UPLOAD_URL_SECONDS),
+    # POST `fields` then the file (a form field named "file", last) to `url`
+    return {"upload_id": upload_id, "url": form["url"], "method": "POST",
+            "fields": form["fields"], "expires_at": iso(now + UPLOAD_URL_SECONDS),
             "max_rows": lists.CSV_MAX_ROWS, "max_bytes": MAX_UPLOAD_BYTES}
 
 

@@ -16,10 +16,12 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error.code || "";
     this.details = error.details || [];
-    // API Gateway (and chalice local) answer a route that does not exist with 403 "Missing
-    // Authentication Token" (or 404/405), without our {"error": ...} body: that part of the
-    // API is not on this server (yet).
-    this.missing = !body?.error && [403, 404, 405].includes(status);
+    // API Gateway answers a route that does not exist with ROUTE_NOT_FOUND (our gateway
+    // responses; the local server too, and 405 METHOD_NOT_ALLOWED for a method a path lacks);
+    // a server without them with 403 "Missing Authentication Token" (or 404/405) without our
+    // {"error": ...} body: that part of the API is not on this server (yet).
+    this.missing = [403, 404, 405].includes(status) &&
+      (!body?.error || ["ROUTE_NOT_FOUND", "METHOD_NOT_ALLOWED"].includes(this.code));
   }
 }
 

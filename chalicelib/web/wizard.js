@@ -174,19 +174,19 @@ async function parseTyped() {
 
 // --- CSV upload through the pre-signed URL (issue 3) -----------------------------------------
 
-function putFile(target, file, onProgress) {
+function sendFile(target, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open(target.method || "PUT", target.url);
-    // Browsers set Host and Content-Length themselves (and refuse them from scripts).
-    const own = ["host", "content-length"];
-    for (const [name, value] of Object.entries(target.headers || {})) {
-      if (!own.includes(name.toLowerCase())) xhr.setRequestHeader(name, value);
-    }
+    xhr.open(target.method || "POST", target.url);
+    // A pre-signed form post: the form's fields, then the file (S3 wants it last). Its signed
+    // policy bounds the size; the browser sets the multipart Content-Type itself.
+    const form = new FormData();
+    for (const [name, value] of Object.entries(target.fields || {})) form.append(name, value);
+    form.append("file", file);
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded, e.total);
     xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(`the upload was refused (${xhr.status})`)));
     xhr.onerror = () => reject(new Error("the upload failed (network)"));
-    xhr.send(file);
+    xhr.send(form);
   });
 }
 
@@ -199,7 +199,7 @@ async function uploadCsv(draft, onProgress, onStatus) {
     throw new Error(`the file is ${(file.size / 1e6).toFixed(1)} MB; the limit is ` +
       `${Math.round(target.max_bytes / 1e6)} MB`);
   }
-  await putFile(target, file, onProgress);
+  await sendFile(target, file, onProgress);
   onStatus({ status: "WAITING" });
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1000));

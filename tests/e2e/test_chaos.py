@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +20,7 @@ from infra.local_stack import LocalStack
 from infra.sandbox import Faults
 from infra.seed import seed_demo
 from tests.e2e.conftest import Http, sandbox_messages, stream_failures
+from tests.uploads import post_file
 
 RATE = 20.0
 TOTAL = 1000
@@ -113,14 +113,11 @@ def test_chaos_every_recipient_ends_once_inside_its_window_and_never_faster_than
                                                    "end": window.end.strftime("%H:%M")}}})
     assert status == 201, created
     cid = created["id"]
-    # 1,000 recipients: more than a typed list holds, so uploaded as a CSV (pre-signed PUT)
+    # 1,000 recipients: more than a typed list holds, so uploaded as a CSV (pre-signed POST)
     csv_text = "\n".join(_numbers(open_zones + closed_zones).splitlines()[:TOTAL])
     status, upload = http("POST", f"/campaigns/{cid}/recipients/upload")
     assert status == 201, upload
-    request = urllib.request.Request(upload["url"], data=csv_text.encode(), method="PUT",
-                                     headers=upload["headers"])
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
+    assert post_file(upload, csv_text.encode(), timeout=30) == 204
 
     def parsed_upload() -> dict[str, Any] | None:
         state = http("GET", f"/campaigns/{cid}")[1]["upload"]

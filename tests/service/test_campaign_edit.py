@@ -147,7 +147,7 @@ def test_a_new_text_during_an_upload_forgets_it_and_the_file_landing_later_is_ig
     status, answer = _patch(api, brand, cid, {"text": "Prices drop at noon"})
     assert status == 200 and answer["recipients_cleared"] is True and answer["upload"] is None
 
-    assert _put(upload, f"{ANN}\n{BOB}\n".encode()) == 200
+    assert _put(upload, f"{ANN}\n{BOB}\n".encode()) == 204
     pump = _pump(aws)
     assert pump.poll_once() == 1 and pump.errors == 0
     campaign = _get(api, brand, cid)

@@ -280,3 +280,192 @@ def test_stream_batches_that_keep_failing_are_kept_not_skipped(
         assert props["BisectBatchOnFunctionError"] is True
         assert props["DestinationConfig"]["OnFailure"]["Destination"] == destination
         assert _grants(template, f"{name}Role", "sqs:SendMessage", destination), name
+
+
+# --- API Gateway's own answers, stage settings (issue 12 point 4) ----------------------------
+
+GATEWAY_RESPONSES = {"DEFAULT_4XX": None, "DEFAULT_5XX": None, "THROTTLED": "429",
+                     "ACCESS_DENIED": "403", "MISSING_AUTHENTICATION_TOKEN": "404",
+                     "REQUEST_TOO_LARGE": "413"}
+# What API Gateway substitutes into a gateway response (messageString is a quoted JSON string).
+GATEWAY_CONTEXT = {"$context.error.messageString": json.dumps('Say "hi"\\ to {you}'),
+                   "$context.error.message": 'Say "hi"\\ to {you}',
+                   "$context.error.responseType": "BAD_REQUEST_BODY",
+                   "$context.requestId": "c0ffee"}
+
+
+def _substitute(text: str, values: dict[str, str]) -> str:
+    for name in sorted(values, key=len, reverse=True):  # messageString before message
+        text = text.replace(name, values[name])
+    return text
+
+
+def test_api_gateways_own_answers_have_the_apis_error_shape(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body.get("x-amazon-apigateway-gateway-responses", {})
+    assert set(GATEWAY_RESPONSES) <= set(responses)
+    for response_type, status in GATEWAY_RESPONSES.items():
+        response = responses[response_type]
+        if status:
+            assert str(response["statusCode"]) == status, response_type
+        rendered = _substitute(response["responseTemplates"]["application/json"],
+                               GATEWAY_CONTEXT)
+        error = json.loads(rendered)["error"]
+        assert isinstance(error["code"], str) and error["code"].isupper(), (response_type, error)
+        assert isinstance(error["message"], str) and error["message"], (response_type, error)
+        assert "$context" not in json.dumps(error), response_type
+    assert responses["THROTTLED"]["responseParameters"][
+        "gatewayresponse.header.Retry-After"] == "'1'"
+
+
+def test_the_stage_throttles_logs_each_request_and_traces(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    from chalicelib.config import Settings
+
+    _, template = packaged
+    resources = template["Resources"]
+    api = resources["RestAPI"]["Properties"]
+    [everything] = [m for m in api["MethodSettings"]
+                    if (m["ResourcePath"], m["HttpMethod"]) == ("/*", "*")]
+    # a backstop: well above what one brand may do, far below the account's 10,000/s
+    brand_rate, brand_burst = Settings.api_rate_default, Settings.api_burst_default
+    assert 10 * brand_rate <= everything["ThrottlingRateLimit"] <= 2000
+    assert 10 * brand_burst <= everything["ThrottlingBurstLimit"] <= 5000
+    assert api["TracingEnabled"] is True
+    logs = api["AccessLogSetting"]
+    group = logs["DestinationArn"]["Fn::GetAtt"][0]
+    assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+    assert resources[group]["Properties"]["RetentionInDays"] >= 30
+    line = json.loads(_substitute(logs["Format"], {}))
+    assert line["requestId"] == "$context.requestId" and "status" in line
+    assert "$context.path" not in logs["Format"]  # /optouts/{phone}: no phone numbers in logs
+    # API Gateway writes logs with the account's role, set before the stage is made
+    account = next(name for name, r in resources.items()
+                   if r["Type"] == "AWS::ApiGateway::Account")
+    assert account in _as_list(resources["RestAPI"]["DependsOn"])
+    role = resources[account]["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(resources[role])
+
+
+# --- data protection (issue 12 point 5) -------------------------------------------------------
+
+CUSTOMER_TABLES = {"BrandsTable", "ApiKeysTable", "SenderNumbersTable", "SkillsTable",
+                   "CampaignsTable", "MessagesTable", "OptOutsTable", "ConversationsTable",
+                   "AuditTable", "TemplatesTable"}
+
+
+def test_tables_have_point_in_time_recovery_and_customer_data_outlives_the_stack(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    tables = {name: r for name, r in template["Resources"].items()
+              if r["Type"] == "AWS::DynamoDB::Table"}
+    assert set(tables) >= CUSTOMER_TABLES
+    for name, table in tables.items():
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True}, name
+    for name in CUSTOMER_TABLES:
+        assert tables[name].get("DeletionPolicy") == "Retain", name
+        assert tables[name].get("UpdateReplacePolicy") == "Retain", name
+
+
+def _bucket_policy(template: dict[str, Any], bucket: str) -> list[dict[str, Any]]:
+    [policy] = [r["Properties"]["PolicyDocument"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::S3::BucketPolicy"
+                and r["Properties"]["Bucket"] == {"Ref": bucket}]
+    return list(policy["Statement"])
+
+
+def test_every_bucket_refuses_plain_http_blocks_public_access_and_encrypts(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    buckets = {name: r["Properties"] for name, r in template["Resources"].items()
+               if r["Type"] == "AWS::S3::Bucket"}
+    assert "UploadsBucket" in buckets
+    for name, bucket in buckets.items():
+        assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}, name
+        [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+        deny = [s for s in _bucket_policy(template, name) if s["Effect"] == "Deny"]
+        assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                   and s["Principal"] == "*" and s["Action"] == "s3:*" for s in deny), name
+    uploads = buckets["UploadsBucket"]
+    logs_bucket = uploads["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    assert logs_bucket in buckets
+
+
+def test_uploads_and_exports_expire_within_days(packaged: tuple[Path, dict[str, Any]]) -> None:
+    from chalicelib.services.recipients import UPLOAD_PREFIX
+    from chalicelib.store.exports import EXPORTS_PREFIX
+
+    _, template = packaged
+    rules = template["Resources"]["UploadsBucket"]["Properties"]["LifecycleConfiguration"][
+        "Rules"]
+    for prefix in (UPLOAD_PREFIX, EXPORTS_PREFIX):
+        days = [r["ExpirationInDays"] for r in rules if r["Status"] == "Enabled"
+                and "ExpirationInDays" in r and prefix.startswith(r.get("Prefix", ""))]
+        assert days and min(days) <= 7, (prefix, rules)
+
+
+def test_only_the_web_tools_origins_may_upload_from_a_browser(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    [rule] = template["Resources"]["UploadsBucket"]["Properties"]["CorsConfiguration"][
+        "CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]
+    origins = rule["AllowedOrigins"]
+    assert "*" not in json.dumps(origins)
+    # the API's own origin (the web tool is served by the API), and the stage's WebOrigin if set
+    assert origins[0] == {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}."
+                                     "${AWS::URLSuffix}"}
+    assert origins[1] == {"Fn::If": ["HasWebOrigin", {"Ref": "WebOrigin"},
+                                     {"Ref": "AWS::NoValue"}]}
+    assert template["Parameters"]["WebOrigin"]["Default"] == ""
+
+
+def test_queues_and_the_alarm_topic_are_encrypted(packaged: tuple[Path, dict[str, Any]]) -> None:
+    _, template = packaged
+    resources = template["Resources"]
+    queues = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    assert len(queues) >= 5
+    for name, queue in queues.items():
+        assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue, name
+    topics = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::SNS::Topic"}
+    assert "OpsAlarms" in topics
+    for topic in topics.values():
+        # a key of our own: CloudWatch cannot publish to a topic under the AWS-managed SNS key
+        key = resources[topic["KmsMasterKeyId"]["Ref"]]["Properties"]
+        assert key["EnableKeyRotation"] is True
+        assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+                   and "kms:Decrypt" in s["Action"] for s in key["KeyPolicy"]["Statement"])
+
+
+# Findings that may never be skipped: point-in-time recovery, access logs, tracing, encryption
+# of topics and buckets. (Customer-managed KMS keys, VPCs and API caching may be reasoned away.)
+NEVER_SKIPPED = {"CKV_AWS_28", "CKV_AWS_76", "CKV_AWS_18", "CKV_AWS_73", "CKV_AWS_50",
+                 "CKV_AWS_26", "CKV_AWS_19"}
+# One exception, with its reason in the template: the access-log bucket is not itself logged.
+SKIPPED_ONCE = {("CKV_AWS_18", "AWS::S3::Bucket.LogsBucket")}
+
+
+def test_checkov_finds_nothing_that_is_not_fixed_or_skipped_with_a_reason(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    path, _ = packaged
+    checkov = ROOT / ".venv-checkov" / "bin" / "checkov"
+    if not checkov.exists():
+        pytest.fail("checkov is not installed: run `make checkov` (make test does)")
+    result = subprocess.run([str(checkov), "-f", str(path), "--framework", "cloudformation",
+                             "--compact", "-o", "json"],
+                            capture_output=True, text=True, timeout=600)
+    report = json.loads(result.stdout)
+    report = report[0] if isinstance(report, list) else report
+    failed = [(f["check_id"], f["resource"], f["check_name"])
+              for f in report.get("results", {}).get("failed_checks", [])]
+    assert failed == [], "\n".join(map(str, failed))
+    assert report["summary"]["parsing_errors"] == 0 and report["summary"]["passed"] > 100
+    for skipped in report["results"]["skipped_checks"]:
+        check, resource = skipped["check_id"], skipped["resource"]
+        assert check not in NEVER_SKIPPED or (check, resource) in SKIPPED_ONCE, (check, resource)
+        assert len(str(skipped["check_result"].get("suppress_comment") or "")) > 20, (
+            check, resource)
