@@ -91,7 +91,19 @@ def health() -> dict[str, Any]:
 
 @route("/openapi.json")
 def openapi_document() -> dict[str, Any]:
-    return openapi.document()
+    return openapi.document(app.routes)
+
+
+@route("/docs")
+def api_docs() -> Response:
+    text, headers = static.docs_page(_request().context.get("path") or "/docs")
+    return Response(body=text, headers=headers)
+
+
+@app.middleware("http")
+def chalice_errors_as_json(event: Any, get_response: Any) -> Any:
+    # Chalice answers 405 and 415 itself, before any view: the same Error body as ours.
+    return errors.reshape_chalice_error(get_response(event))
 
 
 # --- campaigns --------------------------------------------------------------------------------

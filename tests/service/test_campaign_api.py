@@ -138,8 +138,8 @@ def test_bad_query_parameters(api: Api, brand: Brand) -> None:
 def test_openapi_document_lists_the_routes(api: Api) -> None:
     status, doc = api.call("GET", "/openapi.json")
     assert status == 200
-    assert "/campaigns/{id}/launch" in doc["paths"]
-    patch = doc["paths"]["/campaigns/{id}"]["patch"]
+    assert "/campaigns/{campaign_id}/launch" in doc["paths"]
+    patch = doc["paths"]["/campaigns/{campaign_id}"]["patch"]
     assert patch["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CampaignPatchIn"}
     assert "409" in patch["responses"]
