@@ -29,6 +29,7 @@ from chalicelib.api.content_schemas import ParseIn, TemplateIn
 from chalicelib.api.inbound_schemas import AgentMessageIn
 from chalicelib.api.params import MAX_LIMIT
 from chalicelib.api.schemas import CampaignIn, LaunchIn
+from chalicelib.services.auth import ADMIN_ROLES, AGENT_ROLES, TOOL_ROLES
 from chalicelib.services.views import MESSAGE_STATUSES
 
 REF = "#/components/schemas/{model}"
@@ -59,21 +60,21 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
                "page size")
-CURSOR = _query("cursor", {"type": "string", "minLength": 1},
+CURSOR = _query("cursor", {"type": "string"},
                 "opaque: the next_cursor of the previous page, unchanged (400 INVALID_CURSOR "
-                "when it is not one)")
+                "when it is not one); empty or absent: the first page")
 
 
 def _enum(name: str, values: tuple[str, ...], description: str) -> dict[str, Any]:
     return _query(name, {"type": "string", "enum": list(values)}, description)
 
 
-DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date"}
+DATE = {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"}
 RANGE_PARAMS = (
     _enum("range", RANGES, "a named range in the brand's time zone (default last_30_days); "
-          "or from/to"),
-    _query("from", DATE, "first day, YYYY-MM-DD (with `to`, at most 366 days)"),
-    _query("to", DATE, "last day, YYYY-MM-DD"),
+          "or from and to, not both"),
+    _query("from", DATE, "first day, YYYY-MM-DD, with `to` (at most 366 days, from <= to)"),
+    _query("to", DATE, "last day, YYYY-MM-DD, with `from`"),
 )
 PAGE = (LIMIT, CURSOR)
 
@@ -84,7 +85,7 @@ class Op:
     response: type[BaseModel]
     body: type[BaseModel] | None = None
     ok: int = 200
-    roles: str = "admin, campaign_manager"
+    roles: tuple[str, ...] = TOOL_ROLES
     query: tuple[dict[str, Any], ...] = ()
     # Answers beyond those of every authenticated call (400 401 403 413 415 429).
     statuses: tuple[int, ...] = ()
@@ -92,10 +93,20 @@ class Op:
     media: tuple[str, ...] = (JSON,)
     csv: bool = False  # may answer text/csv instead of JSON
     examples: dict[str, Any] = field(default_factory=dict)
+    # OpenAPI links from the success answer: name -> (operation, path parameter, body field).
+    links: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
-ADMIN = "admin"
-AGENTS = "admin, campaign_manager, agent_manager, agent"
+ADMIN = ADMIN_ROLES
+AGENTS = AGENT_ROLES
+CAMPAIGN_LINKS = {
+    f"{name}": (operation, "campaign_id", "id") for name, operation in (
+        ("GetCampaign", "GET /campaigns/{campaign_id}"),
+        ("ChangeCampaign", "PATCH /campaigns/{campaign_id}"),
+        ("AddRecipients", "POST /campaigns/{campaign_id}/recipients"),
+        ("Launch", "POST /campaigns/{campaign_id}/launch"),
+        ("Messages", "GET /campaigns/{campaign_id}/messages"),
+        ("Cancel", "POST /campaigns/{campaign_id}/cancel"))}
 NOT_FOUND = (404,)
 CONFLICT = (404, 409)
 
@@ -111,7 +122,8 @@ def _operations() -> dict[tuple[str, str], Op]:
             "Create a campaign (DRAFT)", r.Campaign, CampaignIn, ok=201,
             examples={"sms": {"name": "Winter sale", "channel": "sms",
                               "from_number": "+12125550100", "skill": "support",
-                              "text": "Hi {{name}}, 20% off this week."}}),
+                              "text": "Hi {{name}}, 20% off this week."}},
+            links=CAMPAIGN_LINKS),
         ("GET", "/campaigns"): Op("Campaigns, recent first", r.CampaignPage, query=PAGE),
         ("GET", c): Op("A campaign with counts per recipient status", r.Campaign,
                        statuses=NOT_FOUND),
@@ -123,9 +135,11 @@ def _operations() -> dict[tuple[str, str], Op]:
             examples={"rename": {"name": "Winter sale (final)"}}),
         ("POST", c + "/recipients"): Op(
             "Replace the recipients with a typed list: one per line, the phone number with "
-            "its country code, then name=value variables (text/plain, <= 100 lines)",
-            r.RecipientsStored, statuses=(404, 409, 422), media=("text/plain", "text/csv"),
-            examples={"two": "+12125550101,name=Ann\n+12125550102,name=Bob\n"}),
+            "its country code, then name=value variables (text/plain, <= 100 lines; text/csv "
+            "is read the same way)",
+            r.RecipientsStored, statuses=(404, 409, 422), media=("text/plain",),
+            examples={"two": "+12125550101,name=Ann\n+12125550102,name=Bob\n"},
+            links={"Launch": CAMPAIGN_LINKS["Launch"]}),
         ("GET", c + "/recipients"): Op(
             "Stored lines: accepted recipients, or with errors=true every rejected line",
             r.RecipientPage, statuses=NOT_FOUND,
@@ -135,8 +149,11 @@ def _operations() -> dict[tuple[str, str], Op]:
             "when the file lands (progress: GET /campaigns/{id} upload)", r.UploadLink, ok=201,
             statuses=CONFLICT),
         ("POST", c + "/launch"): Op(
-            "Launch: the brand confirms it holds opt-in consent", r.Campaign, LaunchIn,
-            statuses=CONFLICT, examples={"launch": {"consent": True}}),
+            "Launch: the brand confirms it holds opt-in consent. 409 when the campaign is not "
+            "a DRAFT, has no recipients, rejected lines or an unfinished upload", r.Campaign,
+            LaunchIn, statuses=CONFLICT, examples={"launch": {"consent": True}},
+            links={"Messages": CAMPAIGN_LINKS["Messages"],
+                   "GetCampaign": CAMPAIGN_LINKS["GetCampaign"]}),
         ("POST", c + "/cancel"): Op("Cancel: nothing pending goes out", r.Campaign,
                                     statuses=CONFLICT),
         ("GET", c + "/messages"): Op(
@@ -157,8 +174,14 @@ def _operations() -> dict[tuple[str, str], Op]:
             examples={"preview": {"channel": "sms", "text": "Hi {{name}}",
                                   "content": "+12125550101,name=Ann"}}),
         # templates
-        ("POST", "/templates"): Op("Create a WhatsApp template, status DRAFT", r.Template,
-                                   TemplateIn, ok=201, roles=ADMIN, statuses=(409,)),
+        ("POST", "/templates"): Op(
+            "Create a WhatsApp template, status DRAFT", r.Template, TemplateIn, ok=201,
+            roles=ADMIN, statuses=(409,),
+            examples={"greeting": {"name": "order_ready", "language": "en",
+                                   "category": "UTILITY",
+                                   "body": "Hi {{1}}, your order is ready."}},
+            links={"GetTemplate": ("GET /templates/{template_id}", "template_id", "id"),
+                   "Submit": ("POST /templates/{template_id}/submit", "template_id", "id")}),
         ("GET", "/templates"): Op(
             "The brand's templates", r.TemplatePage,
             query=(*PAGE, _enum("status", TEMPLATE_STATUSES, "only templates in this status"))),
@@ -171,23 +194,28 @@ def _operations() -> dict[tuple[str, str], Op]:
         ("PUT", "/brand"): Op("Change settings; omitted fields keep their value", r.Brand,
                               BrandSettingsIn, roles=ADMIN),
         ("GET", "/numbers"): Op("Sender numbers", r.SenderNumberList),
-        ("POST", "/numbers"): Op("Add a sender number (unique across brands)", r.SenderNumber,
-                                 NumberIn, ok=201, roles=ADMIN, statuses=(409,)),
+        ("POST", "/numbers"): Op(
+            "Add a sender number (unique across brands)", r.SenderNumber, NumberIn, ok=201,
+            roles=ADMIN, statuses=(409,),
+            links={"ChangeNumber": ("PATCH /numbers/{number}", "number", "number"),
+                   "RemoveNumber": ("DELETE /numbers/{number}", "number", "number")}),
         ("PATCH", "/numbers/{number}"): Op(
             "Change a sender number's rate or whether its gateway answers STOP/START/HELP",
             r.SenderNumber, NumberPatchIn, roles=ADMIN, statuses=NOT_FOUND),
         ("DELETE", "/numbers/{number}"): Op("Remove a sender number (+ as %2B)",
                                             r.NumberRemoved, roles=ADMIN, statuses=CONFLICT),
         ("GET", "/skills"): Op("Skills", r.SkillList),
-        ("POST", "/skills"): Op("Create a skill", r.Skill, SkillIn, ok=201, roles=ADMIN,
-                                statuses=(409,)),
+        ("POST", "/skills"): Op(
+            "Create a skill", r.Skill, SkillIn, ok=201, roles=ADMIN, statuses=(409,),
+            links={"ChangeSkill": ("PATCH /skills/{skill_id}", "skill_id", "id")}),
         ("PATCH", "/skills/{skill_id}"): Op("Rename, retire or restore a skill", r.Skill,
                                             SkillPatchIn, roles=ADMIN, statuses=CONFLICT),
         ("GET", "/keys"): Op("API keys, without secrets, with last use", r.ApiKeyList,
                              roles=ADMIN),
         ("POST", "/keys"): Op("Create a key; its secret is shown once", r.ApiKeyCreated, KeyIn,
                               ok=201, roles=ADMIN,
-                              examples={"agent": {"role": "agent", "label": "Help desk"}}),
+                              examples={"agent": {"role": "agent", "label": "Help desk"}},
+                              links={"Revoke": ("DELETE /keys/{key_id}", "key_id", "id")}),
         ("DELETE", "/keys/{key_id}"): Op("Revoke a key (401 from its next request)", r.ApiKey,
                                          roles=ADMIN, statuses=CONFLICT),
         ("GET", "/audit"): Op("Audit log of admin changes, newest first", r.AuditPage,
@@ -269,6 +297,11 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
     if op.csv:
         ok_content["text/csv"] = {"schema": {"type": "string"}}
     answers: dict[str, Any] = {str(op.ok): {"description": "OK", "content": ok_content}}
+    if op.links:
+        answers[str(op.ok)]["links"] = {name: {
+            "operationId": operation_id(*target.split(" ")),
+            "parameters": {parameter: f"$response.body#/{source}"}}
+            for name, (target, parameter, source) in op.links.items()}
     statuses = set(op.statuses) - {201}
     if 201 in op.statuses:
         answers["201"] = {"description": "Created", "content": ok_content}
@@ -276,9 +309,9 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
         statuses |= {400, 401, 403, 413, 415, 429}
     for status in sorted(statuses):
         answers[str(status)] = ERRORS[status]
-    description = f"Roles: {op.roles}." if not op.public else "No API key needed."
+    description = f"Roles: {', '.join(op.roles)}." if not op.public else "No API key needed."
     out: dict[str, Any] = {
-        "operationId": _operation_id(method, path),
+        "operationId": operation_id(method, path),
         "summary": op.summary, "description": description, "responses": answers,
         "security": [] if op.public else [{"bearer": []}],
     }
@@ -287,7 +320,8 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
         out["parameters"] = parameters
     if op.body is not None or op.media != (JSON,):
         schema: dict[str, Any] = ({"$ref": REF.format(model=_body_name(method, op))}
-                                  if op.body else {"type": "string", "minLength": 1})
+                                  if op.body else {"type": "string", "description": (
+                                      "the lines; an empty body clears the list")})
         content: dict[str, Any] = {}
         for media in op.media:
             content[media] = {"schema": schema}
@@ -297,7 +331,7 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
     return out
 
 
-def _operation_id(method: str, path: str) -> str:
+def operation_id(method: str, path: str) -> str:
     words = path.replace("{", "").replace("}", "").replace(".", "_").strip("/").split("/")
     return "_".join([method.lower(), *words])
 
@@ -330,20 +364,22 @@ def _add_model(components: dict[str, Any], model: type[BaseModel], mode: str) ->
     components[model.__name__] = schema
 
 
-def _campaign_rules(schema: dict[str, Any]) -> dict[str, Any]:
-    """CampaignIn's channel rules (its model validator) as JSON Schema, so that a body valid by
-    the document is valid for the API."""
+def _channel_rules(schema: dict[str, Any], fallback: bool) -> dict[str, Any]:
+    """The channel rules of CampaignIn's (`fallback`) and ParseIn's validators as JSON Schema,
+    so that a body valid by the document is valid for the API: SMS needs text, WhatsApp and
+    prioritized a template, and only prioritized a fallback number."""
     present = {"type": "string", "minLength": 1, "pattern": r"\S"}
-    absent = {"type": "null"}
-    schema["oneOf"] = [
-        {"properties": {"channel": {"const": "sms"}, "text": present,
-                        "fallback_from_number": absent}, "required": ["text"]},
-        {"properties": {"channel": {"const": "whatsapp"}, "template_id": present,
-                        "fallback_from_number": absent}, "required": ["template_id"]},
-        {"properties": {"channel": {"const": "prioritized"}, "template_id": present,
-                        "fallback_from_number": present},
-         "required": ["template_id", "fallback_from_number"]},
-    ]
+    absent = {"type": "null"} if fallback else {}
+    variants = [("sms", {"text": present}), ("whatsapp", {"template_id": present}),
+                ("prioritized", {"template_id": present, "fallback_from_number": present})]
+    schema["oneOf"] = []
+    for channel, needed in variants:
+        if not fallback:
+            needed.pop("fallback_from_number", None)
+        rules = {"channel": {"const": channel}, **needed}
+        if fallback and "fallback_from_number" not in needed:
+            rules["fallback_from_number"] = absent
+        schema["oneOf"].append({"properties": rules, "required": sorted(needed)})
     return schema
 
 
@@ -366,7 +402,8 @@ def _schemas() -> dict[str, Any]:
     for model in sorted(requests, key=lambda m: m.__name__):
         _add_model(components, model, "validation")
     _strip_rule(components)
-    components["CampaignIn"] = _campaign_rules(components["CampaignIn"])
+    components["CampaignIn"] = _channel_rules(components["CampaignIn"], fallback=True)
+    components["ParseIn"] = _channel_rules(components["ParseIn"], fallback=False)
     components["CampaignPatchIn"] = _patch_schema(components["CampaignIn"])
     for model in sorted({op.response for op in OPERATIONS.values()} | {r.Error},
                         key=lambda m: m.__name__):
