@@ -80,8 +80,8 @@ def _request() -> Any:
 
 @route("/api")
 def index() -> dict[str, Any]:
-    return {"service": "proactive messaging", "openapi": "/openapi.json", "health": "/health",
-            "web_tool": "/"}
+    return {"service": "proactive messaging", "openapi": "/openapi.json", "docs": "/docs",
+            "health": "/health", "web_tool": "/"}
 
 
 @route("/health")

@@ -426,6 +426,7 @@ class ExportLink(Out):
 class ServiceIndex(Out):
     service: str
     openapi: str
+    docs: str
     health: str
     web_tool: str
 
