@@ -100,7 +100,11 @@ def _start(stack: LocalStack, tmp_path: Path, key: str, operations: list[str],
 
 
 def _result(process: subprocess.Popen[str], started: float) -> dict[str, Any]:
-    output, _ = process.communicate(timeout=600)
+    try:
+        output, _ = process.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
     tested = re.search(r"Tested: (\d+)", output)
     cases = re.search(r"(\d+) generated", output)
     failures = re.search(r"(\d+) (?:unique )?failures?", output.split("SUMMARY")[-1])
