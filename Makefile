@@ -81,16 +81,22 @@ clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache web/node_modules \
 	  chalicelib/web/vendor
 
-## The web tool's third-party libraries (chart.js) from the npm registry into chalicelib/web/vendor/
-## (they deploy with the functions; not committed). Needs node + npm (installed when missing).
+## The web tool's third-party libraries (chart.js; swagger-ui-dist for /docs) from the npm
+## registry into chalicelib/web/vendor/ (they deploy with the functions; not committed). Needs
+## node + npm (installed when missing).
 WEB_VENDOR := chalicelib/web/vendor/chart.umd.min.js
-web: $(WEB_VENDOR)
+DOCS_VENDOR := chalicelib/web/vendor/swagger-ui-bundle.js
+web: $(WEB_VENDOR) $(DOCS_VENDOR)
 
 $(WEB_VENDOR): web/package.json web/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
 	cd web && npm install --no-audit --no-fund --loglevel=error
 	mkdir -p chalicelib/web/vendor
 	cp web/node_modules/chart.js/dist/chart.umd.min.js $(WEB_VENDOR)
+
+$(DOCS_VENDOR): $(WEB_VENDOR)
+	cp web/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+	  web/node_modules/swagger-ui-dist/swagger-ui.css chalicelib/web/vendor/
 
 ## Debian's chromium for the browser tests (Playwright's own browser download does not work here).
 CHROMIUM := /usr/bin/chromium

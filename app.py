@@ -80,8 +80,8 @@ def _request() -> Any:
 
 @route("/api")
 def index() -> dict[str, Any]:
-    return {"service": "proactive messaging", "openapi": "/openapi.json", "health": "/health",
-            "web_tool": "/"}
+    return {"service": "proactive messaging", "openapi": "/openapi.json", "docs": "/docs",
+            "health": "/health", "web_tool": "/"}
 
 
 @route("/health")
@@ -91,7 +91,19 @@ def health() -> dict[str, Any]:
 
 @route("/openapi.json")
 def openapi_document() -> dict[str, Any]:
-    return openapi.document()
+    return openapi.document(app.routes)
+
+
+@route("/docs")
+def api_docs() -> Response:
+    text, headers = static.docs_page(_request().context.get("path") or "/docs")
+    return Response(body=text, headers=headers)
+
+
+@app.middleware("http")
+def chalice_errors_as_json(event: Any, get_response: Any) -> Any:
+    # Chalice answers 405 and 415 itself, before any view: the same Error body as ours.
+    return errors.reshape_chalice_error(get_response(event))
 
 
 # --- campaigns --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from chalicelib.api.schemas import Strict, WindowIn
+from chalicelib.api.schemas import MIN_RATE, Partial, Strict, WindowIn
 from chalicelib.domain import brand_rules
 
 OPT_OUT_TEXT_MAX = brand_rules.OPT_OUT_TEXT_MAX
@@ -15,7 +15,7 @@ GATEWAY_KEYWORDS = ("true when the gateway answers STOP/START/HELP on this numbe
                     "sends no confirmation of its own")
 
 
-class BrandSettingsIn(Strict):
+class BrandSettingsIn(Partial):
     """Fields left out keep their value."""
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -59,7 +59,7 @@ class NumberIn(Strict):
     channel: Literal["sms", "whatsapp"]
     kind: Literal["long_code", "toll_free", "short_code", "whatsapp"] | None = Field(
         default=None, description="default: long_code for sms, whatsapp for whatsapp")
-    rate: float | None = Field(default=None, gt=0, le=brand_rules.MAX_SENDER_RATE,
+    rate: float | None = Field(default=None, ge=MIN_RATE, le=brand_rules.MAX_SENDER_RATE,
                                description="messages per second; default by kind")
     gateway_answers_keywords: bool = Field(default=False, description=GATEWAY_KEYWORDS)
 
@@ -71,10 +71,10 @@ class NumberIn(Strict):
         return value
 
 
-class NumberPatchIn(Strict):
+class NumberPatchIn(Partial):
     """Fields left out keep their value."""
 
-    rate: float | None = Field(default=None, gt=0, le=brand_rules.MAX_SENDER_RATE,
+    rate: float | None = Field(default=None, ge=MIN_RATE, le=brand_rules.MAX_SENDER_RATE,
                                description="messages per second")
     gateway_answers_keywords: bool | None = Field(default=None, description=GATEWAY_KEYWORDS)
 
@@ -92,7 +92,7 @@ class SkillIn(Strict):
     name: str = Field(min_length=1, max_length=80)
 
 
-class SkillPatchIn(Strict):
+class SkillPatchIn(Partial):
     name: str | None = Field(default=None, min_length=1, max_length=80)
     retired: bool | None = None
 

@@ -12,8 +12,10 @@ from chalicelib.domain import templates
 
 class TemplateIn(Strict):
     name: str = Field(min_length=1, max_length=512,
-                      description="lower case letters, digits and underscores")
-    language: str = Field(description="e.g. en, en_US, pt_BR")
+                      description="lower case letters, digits and underscores",
+                      json_schema_extra={"pattern": templates.NAME_PATTERN.pattern})
+    language: str = Field(description="e.g. en, en_US, pt_BR",
+                          json_schema_extra={"pattern": templates.LANGUAGE_PATTERN.pattern})
     category: Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
     body: str = Field(min_length=1, max_length=templates.BODY_MAX,
                       description="text with variables {{1}}, {{2}}, ... numbered from 1")

@@ -24,6 +24,25 @@ def error_response(status: int, code: str, message: str,
     return Response(body={"error": body}, status_code=status, headers={**JSON, **(headers or {})})
 
 
+# Chalice's own answers (before or around a view) name their error in CamelCase.
+CHALICE_CODES = {"UnsupportedMediaType": "UNSUPPORTED_MEDIA_TYPE",
+                 "MethodNotAllowedError": "METHOD_NOT_ALLOWED", "BadRequest": "BAD_REQUEST",
+                 "InternalServerError": "INTERNAL"}
+
+
+def reshape_chalice_error(response: Response) -> Response:
+    """A Chalice error body {"Code", "Message"} (its 405, 415, ...) as this API's Error body,
+    headers such as Allow kept; any other answer unchanged."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code",
+                                                                              "Message"}:
+        return response
+    code = CHALICE_CODES.get(str(body["Code"]), "ERROR")
+    response.body = {"error": {"code": code, "message": str(body["Message"])}}
+    response.headers = {**response.headers, **JSON}
+    return response
+
+
 def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     """Wraps a route: every DomainError -> its status and JSON body; anything else -> a logged
     500 with a JSON body (chalice catches view exceptions before any middleware sees them)."""

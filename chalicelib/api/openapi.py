@@ -1,254 +1,432 @@
-"""The OpenAPI document served at /openapi.json, built from the request schemas."""
+"""The OpenAPI 3.1 document served at /openapi.json, generated from the code.
+
+Paths and methods come from the Chalice route table (`document(app.routes)`): every route is an
+operation of OPERATIONS or has a reason in EXCLUDED, and tests/contract/test_document.py fails
+when the two disagree. Request and response schemas are the pydantic models' JSON schemas
+(chalicelib/api/*_schemas.py, responses.py); every 4xx answer has the one `Error` schema of
+chalicelib/api/errors.py. 3.1 because pydantic 2 writes JSON Schema 2020-12 (`{"type": "null"}`
+in anyOf, numeric exclusiveMinimum), which is invalid in 3.0.
+"""
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
+from chalicelib.api import responses as r
+from chalicelib.api.admin_schemas import (
+    BrandSettingsIn,
+    KeyIn,
+    NumberIn,
+    NumberPatchIn,
+    SkillIn,
+    SkillPatchIn,
+)
 from chalicelib.api.content_schemas import ParseIn, TemplateIn
 from chalicelib.api.inbound_schemas import AgentMessageIn
+from chalicelib.api.params import MAX_LIMIT
 from chalicelib.api.schemas import CampaignIn, LaunchIn
+from chalicelib.services.auth import ADMIN_ROLES, AGENT_ROLES, TOOL_ROLES
+from chalicelib.services.views import MESSAGE_STATUSES
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _op(summary: str, body: str | None = None, content_type: str = "application/json",
-        params: list[str] | None = None, ok: str = "200") -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "security": [{"bearer": []}],
-        "responses": {
-            ok: {"description": "OK"},
-            "400": {"description": "Invalid input", "content": {"application/json": {
-                "schema": ERROR}}},
-            "401": {"description": "Missing or invalid API key"},
-            "403": {"description": "The key's role may not do this"},
-            "404": {"description": "Not found (or another brand's)"},
-        },
-    }
-    if body:
-        schema = {"$ref": f"#/components/schemas/{body}"} if body != "text" else {
-            "type": "string"}
-        op["requestBody"] = {"required": True, "content": {content_type: {"schema": schema}}}
-    if params:
-        op["parameters"] = [{"name": p, "in": "query", "schema": {"type": "string"}}
-                            for p in params]
-    return op
+REF = "#/components/schemas/{model}"
+JSON = "application/json"
+RATE_LIMIT_HEADERS = {"Retry-After": {
+    "description": "seconds to wait before the next request", "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+# Routes that are not part of the integrators' API, with the reason.
+EXCLUDED: dict[tuple[str, str], str] = {
+    ("POST", "/webhooks/twilio/inbound"): "the gateway's webhook, signed with its auth token",
+    ("POST", "/webhooks/twilio/status"): "the gateway's webhook, signed with its auth token",
+    ("GET", "/"): "the web tool's page (HTML)",
+    ("GET", "/ui/{name}"): "the web tool's static files",
+    ("GET", "/ui/vendor/{name}"): "the web tool's vendored libraries (make web)",
+    ("GET", "/docs"): "this document rendered for people (HTML)",
+}
+TEMPLATE_STATUSES = ("DRAFT", "PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED")
+RANGES = ("today", "this_week", "this_month", "last_30_days", "last_60_days", "last_90_days",
+          "year_to_date")
 
 
-def _recipient_paths(path_id: dict[str, Any]) -> dict[str, Any]:
+# --- query parameters, as chalicelib/api/params.py and the services read them -----------------
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
+               "page size")
+CURSOR = _query("cursor", {"type": "string"},
+                "opaque: the next_cursor of the previous page, unchanged (400 INVALID_CURSOR "
+                "when it is not one); empty or absent: the first page")
+
+
+def _enum(name: str, values: tuple[str, ...], description: str) -> dict[str, Any]:
+    return _query(name, {"type": "string", "enum": list(values)}, description)
+
+
+DATE = {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"}
+RANGE_PARAMS = (
+    _enum("range", RANGES, "a named range in the brand's time zone (default last_30_days); "
+          "or from and to, not both"),
+    _query("from", DATE, "first day, YYYY-MM-DD, with `to` (at most 366 days, from <= to)"),
+    _query("to", DATE, "last day, YYYY-MM-DD, with `from`"),
+)
+PAGE = (LIMIT, CURSOR)
+
+
+@dataclass(frozen=True)
+class Op:
+    summary: str
+    response: type[BaseModel]
+    body: type[BaseModel] | None = None
+    ok: int = 200
+    roles: tuple[str, ...] = TOOL_ROLES
+    query: tuple[dict[str, Any], ...] = ()
+    # Answers beyond those of every authenticated call (400 401 403 413 415 429).
+    statuses: tuple[int, ...] = ()
+    public: bool = False  # no API key
+    media: tuple[str, ...] = (JSON,)
+    csv: bool = False  # may answer text/csv instead of JSON
+    examples: dict[str, Any] = field(default_factory=dict)
+    # OpenAPI links from the success answer: name -> (operation, path parameter, body field).
+    links: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+ADMIN = ADMIN_ROLES
+AGENTS = AGENT_ROLES
+CAMPAIGN_LINKS = {
+    f"{name}": (operation, "campaign_id", "id") for name, operation in (
+        ("GetCampaign", "GET /campaigns/{campaign_id}"),
+        ("ChangeCampaign", "PATCH /campaigns/{campaign_id}"),
+        ("AddRecipients", "POST /campaigns/{campaign_id}/recipients"),
+        ("Launch", "POST /campaigns/{campaign_id}/launch"),
+        ("Messages", "GET /campaigns/{campaign_id}/messages"),
+        ("Cancel", "POST /campaigns/{campaign_id}/cancel"))}
+NOT_FOUND = (404,)
+CONFLICT = (404, 409)
+
+
+def _operations() -> dict[tuple[str, str], Op]:
+    c = "/campaigns/{campaign_id}"
     return {
-        "/recipients/parse": {"post": _op(
+        ("GET", "/api"): Op("The service's entry points", r.ServiceIndex, public=True),
+        ("GET", "/health"): Op("Liveness", r.Health, public=True),
+        ("GET", "/openapi.json"): Op("This document", r.OpenApiDocument, public=True),
+        # campaigns
+        ("POST", "/campaigns"): Op(
+            "Create a campaign (DRAFT)", r.Campaign, CampaignIn, ok=201,
+            examples={"sms": {"name": "Winter sale", "channel": "sms",
+                              "from_number": "+12125550100", "skill": "support",
+                              "text": "Hi {{name}}, 20% off this week."}},
+            links=CAMPAIGN_LINKS),
+        ("GET", "/campaigns"): Op("Campaigns, recent first", r.CampaignPage, query=PAGE),
+        ("GET", c): Op("A campaign with counts per recipient status", r.Campaign,
+                       statuses=NOT_FOUND),
+        ("PATCH", c): Op(
+            "Change a DRAFT campaign (JSON merge patch, RFC 7386). A change of channel, text, "
+            "template_id or allow_multi_segment forgets a stored recipient list "
+            "(recipients_cleared: true): give the list again", r.CampaignPatched, CampaignIn,
+            statuses=CONFLICT, media=(JSON, "application/merge-patch+json"),
+            examples={"rename": {"name": "Winter sale (final)"}}),
+        ("POST", c + "/recipients"): Op(
+            "Replace the recipients with a typed list: one per line, the phone number with "
+            "its country code, then name=value variables (text/plain, <= 100 lines; text/csv "
+            "is read the same way)",
+            r.RecipientsStored, statuses=(404, 409, 422), media=("text/plain",),
+            examples={"two": "+12125550101,name=Ann\n+12125550102,name=Bob\n"},
+            links={"Launch": CAMPAIGN_LINKS["Launch"]}),
+        ("GET", c + "/recipients"): Op(
+            "Stored lines: accepted recipients, or with errors=true every rejected line",
+            r.RecipientPage, statuses=NOT_FOUND,
+            query=(_enum("errors", ("true", "false"), "true: the rejected lines"), *PAGE)),
+        ("POST", c + "/recipients/upload"): Op(
+            "A pre-signed S3 form POST for the campaign's CSV (<= 100,000 rows, <= 50 MB); the "
+            "parse starts "
+            "when the file lands (progress: GET /campaigns/{id} upload)", r.UploadLink, ok=201,
+            statuses=CONFLICT),
+        ("POST", c + "/launch"): Op(
+            "Launch: the brand confirms it holds opt-in consent. 409 when the campaign is not "
+            "a DRAFT, has no recipients, rejected lines or an unfinished upload", r.Campaign,
+            LaunchIn, statuses=CONFLICT, examples={"launch": {"consent": True}},
+            links={"Messages": CAMPAIGN_LINKS["Messages"],
+                   "GetCampaign": CAMPAIGN_LINKS["GetCampaign"]}),
+        ("POST", c + "/cancel"): Op("Cancel: nothing pending goes out", r.Campaign,
+                                    statuses=CONFLICT),
+        ("GET", c + "/messages"): Op(
+            "Recipients and their messages", r.MessagePage, statuses=NOT_FOUND,
+            query=(*PAGE, _enum("status", MESSAGE_STATUSES, "only messages in this status"))),
+        ("GET", c + "/analytics"): Op("One campaign's analytics (default: its whole life)",
+                                      r.Analytics, statuses=NOT_FOUND, query=RANGE_PARAMS),
+        ("GET", c + "/messages.csv"): Op(
+            "Every recipient and message of the campaign (text/csv, UTF-8 with BOM; a large "
+            "file answers JSON: a pre-signed download link)", r.ExportLink,
+            statuses=NOT_FOUND, csv=True),
+        ("GET", "/campaigns.csv"): Op(
+            "Every campaign of the brand with its numbers (text/csv, or a download link)",
+            r.ExportLink, csv=True),
+        ("POST", "/recipients/parse"): Op(
             "Preview a typed list or small CSV (<= 1,000 rows): a result per line, nothing "
-            "stored", "ParseIn")},
-        "/campaigns/{id}/recipients/upload": {
-            "post": _op("A pre-signed S3 form POST for the campaign's CSV (<= 100,000 rows, "
-                        "<= 50 MB): post `fields`, then the file as `file`, to `url`; the "
-                        "parse starts when the file lands (progress: GET /campaigns/{id} "
-                        "upload)", ok="201"),
-            "parameters": [path_id]},
-        "/templates": {
-            "post": _op("Create a WhatsApp template (admin), status DRAFT", "TemplateIn",
-                        ok="201"),
-            "get": _op("The brand's templates", params=["limit", "cursor", "status"])},
-        "/templates/{id}": {"get": _op("A template, its approval status refreshed"),
-                            "parameters": [path_id]},
-        "/templates/{id}/submit": {"post": _op("Submit for WhatsApp approval (admin)"),
-                                   "parameters": [path_id]},
+            "stored", r.ParseResult, ParseIn, statuses=(404, 422),
+            examples={"preview": {"channel": "sms", "text": "Hi {{name}}",
+                                  "content": "+12125550101,name=Ann"}}),
+        # templates
+        ("POST", "/templates"): Op(
+            "Create a WhatsApp template, status DRAFT", r.Template, TemplateIn, ok=201,
+            roles=ADMIN, statuses=(409,),
+            examples={"greeting": {"name": "order_ready", "language": "en",
+                                   "category": "UTILITY",
+                                   "body": "Hi {{1}}, your order is ready."}},
+            links={"GetTemplate": ("GET /templates/{template_id}", "template_id", "id"),
+                   "Submit": ("POST /templates/{template_id}/submit", "template_id", "id")}),
+        ("GET", "/templates"): Op(
+            "The brand's templates", r.TemplatePage,
+            query=(*PAGE, _enum("status", TEMPLATE_STATUSES, "only templates in this status"))),
+        ("GET", "/templates/{template_id}"): Op("A template, its approval status refreshed",
+                                                r.Template, statuses=NOT_FOUND),
+        ("POST", "/templates/{template_id}/submit"): Op(
+            "Submit for WhatsApp approval", r.Template, roles=ADMIN, statuses=CONFLICT),
+        # administration
+        ("GET", "/brand"): Op("The brand's settings and API limit", r.Brand),
+        ("PUT", "/brand"): Op("Change settings; omitted fields keep their value", r.Brand,
+                              BrandSettingsIn, roles=ADMIN),
+        ("GET", "/numbers"): Op("Sender numbers", r.SenderNumberList),
+        ("POST", "/numbers"): Op(
+            "Add a sender number (unique across brands)", r.SenderNumber, NumberIn, ok=201,
+            roles=ADMIN, statuses=(409,),
+            links={"ChangeNumber": ("PATCH /numbers/{number}", "number", "number"),
+                   "RemoveNumber": ("DELETE /numbers/{number}", "number", "number")}),
+        ("PATCH", "/numbers/{number}"): Op(
+            "Change a sender number's rate or whether its gateway answers STOP/START/HELP",
+            r.SenderNumber, NumberPatchIn, roles=ADMIN, statuses=NOT_FOUND),
+        ("DELETE", "/numbers/{number}"): Op("Remove a sender number (+ as %2B)",
+                                            r.NumberRemoved, roles=ADMIN, statuses=CONFLICT),
+        ("GET", "/skills"): Op("Skills", r.SkillList),
+        ("POST", "/skills"): Op(
+            "Create a skill", r.Skill, SkillIn, ok=201, roles=ADMIN, statuses=(409,),
+            links={"ChangeSkill": ("PATCH /skills/{skill_id}", "skill_id", "id")}),
+        ("PATCH", "/skills/{skill_id}"): Op("Rename, retire or restore a skill", r.Skill,
+                                            SkillPatchIn, roles=ADMIN, statuses=CONFLICT),
+        ("GET", "/keys"): Op("API keys, without secrets, with last use", r.ApiKeyList,
+                             roles=ADMIN),
+        ("POST", "/keys"): Op("Create a key; its secret is shown once", r.ApiKeyCreated, KeyIn,
+                              ok=201, roles=ADMIN,
+                              examples={"agent": {"role": "agent", "label": "Help desk"}},
+                              links={"Revoke": ("DELETE /keys/{key_id}", "key_id", "id")}),
+        ("DELETE", "/keys/{key_id}"): Op("Revoke a key (401 from its next request)", r.ApiKey,
+                                         roles=ADMIN, statuses=CONFLICT),
+        ("GET", "/audit"): Op("Audit log of admin changes, newest first", r.AuditPage,
+                              roles=ADMIN, query=PAGE),
+        # opt-outs and conversations
+        ("GET", "/optouts"): Op(
+            "Opt-outs of the brand; format=csv downloads them (X-Next-Cursor: the next part)",
+            r.OptOutPage, roles=ADMIN, csv=True,
+            query=(*PAGE, _query("phone", {"type": "string"}, "only this number"),
+                   _enum("format", ("json", "csv"), "csv: a download"))),
+        ("PUT", "/optouts/{phone}"): Op("Opt a consumer out; 201 new, 200 already", r.OptOut,
+                                        roles=ADMIN, statuses=(201,)),
+        ("DELETE", "/optouts/{phone}"): Op("Opt a consumer back in; 404 if not opted out",
+                                           r.OptedIn, roles=ADMIN, statuses=NOT_FOUND),
+        ("GET", "/conversations"): Op(
+            "Conversations, newest first", r.ConversationPage, roles=AGENTS,
+            query=(_query("skill", {"type": "string"}, "only this skill"),
+                   _enum("status", ("open", "closed"), "open or closed"), *PAGE)),
+        ("GET", "/conversations/{conversation_id}"): Op(
+            "A conversation: transcript with the outbound campaign message as context",
+            r.Conversation, roles=AGENTS, statuses=NOT_FOUND),
+        ("POST", "/conversations/{conversation_id}/messages"): Op(
+            "The agent's answer, sent on the conversation's channel and number", r.Conversation,
+            AgentMessageIn, roles=AGENTS, statuses=(404, 409, 422)),
+        ("POST", "/conversations/{conversation_id}/close"): Op(
+            "Close the conversation", r.Conversation, roles=AGENTS, statuses=CONFLICT),
+        # analytics
+        ("GET", "/analytics"): Op(
+            "Brand analytics in the brand's time zone: series per day, per hour for one day",
+            r.Analytics, query=(*RANGE_PARAMS, _query(
+                "skills", {"type": "string"}, "comma-separated skill ids of the brand"))),
+        ("GET", "/summary"): Op("The brand's headline metrics (last 30 days) and campaigns "
+                                "by status", r.Summary),
     }
 
 
-def _patch_schema(model: type[CampaignIn]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("required", None)
-    schema.pop("$defs", None)
-    schema["title"] = "CampaignPatchIn"
-    schema["description"] = (
-        "Any of CampaignIn's fields, as a JSON merge patch (RFC 7386): objects such as schedule "
-        "merge member by member, null resets an optional field to its default. The merged "
-        "campaign is checked as a whole, as on create.")
+OPERATIONS = _operations()
+
+E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
+PATH_PARAMS = {
+    "number": {"type": "string", "description": "E.164 (+ as %2B) or a short code"},
+    "phone": {"type": "string", "pattern": E164_PATTERN,
+              "description": "E.164 with country code, URL-encoded (%2B12125550101)"},
+}
+
+
+def _path_params(path: str) -> list[dict[str, Any]]:
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return [{"name": n, "in": "path", "required": True,
+             "schema": PATH_PARAMS.get(n, {"type": "string", "minLength": 1})} for n in names]
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description, "content": {
+        JSON: {"schema": {"$ref": REF.format(model="Error")}}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+ERRORS: dict[int, dict[str, Any]] = {
+    400: _error("Invalid input: the body, a parameter or a rule (details name the fields)"),
+    401: _error("Missing, unknown or revoked API key"),
+    403: _error("The key's role may not do this"),
+    404: _error("Not found (or another brand's)"),
+    409: _error("Conflicts with the current state (e.g. no longer a DRAFT, already exists)"),
+    413: _error("Body over the route's limit (1 MB)"),
+    415: _error("Content-Type not accepted by this route"),
+    422: _error("Well-formed but cannot be processed (e.g. a list's CSV cannot be read, the "
+                "gateway refused the message)"),
+    429: _error("Over the brand's API rate limit: retry after Retry-After seconds",
+                RATE_LIMIT_HEADERS),
+}
+
+
+def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
+    ok_content: dict[str, Any] = {JSON: {"schema": {"$ref": REF.format(
+        model=op.response.__name__)}}}
+    if op.csv:
+        ok_content["text/csv"] = {"schema": {"type": "string"}}
+    answers: dict[str, Any] = {str(op.ok): {"description": "OK", "content": ok_content}}
+    if op.links:
+        answers[str(op.ok)]["links"] = {name: {
+            "operationId": operation_id(*target.split(" ")),
+            "parameters": {parameter: f"$response.body#/{source}"}}
+            for name, (target, parameter, source) in op.links.items()}
+    statuses = set(op.statuses) - {201}
+    if 201 in op.statuses:
+        answers["201"] = {"description": "Created", "content": ok_content}
+    if not op.public:
+        statuses |= {400, 401, 403, 413, 415, 429}
+    for status in sorted(statuses):
+        answers[str(status)] = ERRORS[status]
+    description = f"Roles: {', '.join(op.roles)}." if not op.public else "No API key needed."
+    out: dict[str, Any] = {
+        "operationId": operation_id(method, path),
+        "summary": op.summary, "description": description, "responses": answers,
+        "security": [] if op.public else [{"bearer": []}],
+    }
+    parameters = [*_path_params(path), *op.query]
+    if parameters:
+        out["parameters"] = parameters
+    if op.body is not None or op.media != (JSON,):
+        schema: dict[str, Any] = ({"$ref": REF.format(model=_body_name(method, op))}
+                                  if op.body else {"type": "string", "description": (
+                                      "the lines; an empty body clears the list")})
+        content: dict[str, Any] = {}
+        for media in op.media:
+            content[media] = {"schema": schema}
+            if op.examples:
+                content[media]["examples"] = {k: {"value": v} for k, v in op.examples.items()}
+        out["requestBody"] = {"required": True, "content": content}
+    return out
+
+
+def operation_id(method: str, path: str) -> str:
+    words = path.replace("{", "").replace("}", "").replace(".", "_").strip("/").split("/")
+    return "_".join([method.lower(), *words])
+
+
+def _body_name(method: str, op: Op) -> str:
+    assert op.body is not None
+    return "CampaignPatchIn" if (method, op.body) == ("PATCH", CampaignIn) else op.body.__name__
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+def _strip_rule(schema: Any) -> None:
+    """Request strings are stripped before their length is checked (Strict models): a
+    required text must hold something besides white space."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and schema.get("minLength") == 1 \
+                and "pattern" not in schema and "enum" not in schema:
+            schema["pattern"] = r"\S"
+        for value in schema.values():
+            _strip_rule(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _strip_rule(value)
+
+
+def _add_model(components: dict[str, Any], model: type[BaseModel], mode: str) -> None:
+    schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+    for name, sub in schema.pop("$defs", {}).items():
+        components.setdefault(name, sub)
+    components[model.__name__] = schema
+
+
+def _channel_rules(schema: dict[str, Any], fallback: bool) -> dict[str, Any]:
+    """The channel rules of CampaignIn's (`fallback`) and ParseIn's validators as JSON Schema,
+    so that a body valid by the document is valid for the API: SMS needs text, WhatsApp and
+    prioritized a template, and only prioritized a fallback number."""
+    present = {"type": "string", "minLength": 1, "pattern": r"\S"}
+    absent = {"type": "null"} if fallback else {}
+    variants = [("sms", {"text": present}), ("whatsapp", {"template_id": present}),
+                ("prioritized", {"template_id": present, "fallback_from_number": present})]
+    schema["oneOf"] = []
+    for channel, needed in variants:
+        if not fallback:
+            needed.pop("fallback_from_number", None)
+        rules = {"channel": {"const": channel}, **needed}
+        if fallback and "fallback_from_number" not in needed:
+            rules["fallback_from_number"] = absent
+        schema["oneOf"].append({"properties": rules, "required": sorted(needed)})
     return schema
 
 
-def _patch_op() -> dict[str, Any]:
-    op = _op("Change a DRAFT campaign. A change of channel, text, template_id or "
-             "allow_multi_segment forgets a stored recipient list (recipients_cleared: true): "
-             "give the list again", "CampaignPatchIn")
-    op["responses"]["409"] = {"description": "The campaign is no longer a DRAFT"}
-    return op
+def _patch_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    patch = copy.deepcopy(schema)
+    patch.pop("required", None)
+    patch.pop("oneOf", None)
+    patch["title"] = "CampaignPatchIn"
+    patch["minProperties"] = 1
+    patch["description"] = (
+        "Any of CampaignIn's fields, as a JSON merge patch (RFC 7386): objects such as schedule "
+        "merge member by member, null resets an optional field to its default. The merged "
+        "campaign is checked as a whole, as on create (the channel rules of CampaignIn).")
+    return patch
 
 
-def document() -> dict[str, Any]:
-    components: dict[str, Any] = {
-        "CampaignIn": CampaignIn.model_json_schema(ref_template="#/components/schemas/{model}"),
-        "LaunchIn": LaunchIn.model_json_schema(ref_template="#/components/schemas/{model}"),
-        "TemplateIn": TemplateIn.model_json_schema(ref_template="#/components/schemas/{model}"),
-        "ParseIn": ParseIn.model_json_schema(ref_template="#/components/schemas/{model}"),
-        "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"},
-            "details": {"type": "array", "items": {"type": "object"}}}}}},
-    }
-    components["CampaignPatchIn"] = _patch_schema(CampaignIn)
-    for model in (CampaignIn,):
-        for name, schema in model.model_json_schema(
-                ref_template="#/components/schemas/{model}").get("$defs", {}).items():
-            components[name] = schema
-    for schema in components.values():
-        schema.pop("$defs", None)
-    path_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-    paths: dict[str, Any] = {
-        "/campaigns": {
-            "post": _op("Create a campaign (DRAFT)", "CampaignIn", ok="201"),
-            "get": _op("List campaigns, recent first", params=["limit", "cursor"]),
-        },
-        "/campaigns/{id}": {"get": _op("A campaign with counts per recipient status"),
-                            "patch": _patch_op(),
-                            "parameters": [path_id]},
-        "/campaigns/{id}/recipients": {
-            "post": _op("Replace the recipients with a typed list (text/plain, <= 100 lines)",
-                        "text", "text/plain"),
-            "get": _op("Stored lines: accepted recipients, or with errors=true every rejected "
-                       "line with its errors", params=["errors", "limit", "cursor"]),
-            "parameters": [path_id]},
-        "/campaigns/{id}/launch": {"post": _op("Launch (consent required)", "LaunchIn"),
-                                   "parameters": [path_id]},
-        "/campaigns/{id}/cancel": {"post": _op("Cancel: nothing pending goes out"),
-                                   "parameters": [path_id]},
-        "/campaigns/{id}/messages": {
-            "get": _op("Recipients and their messages", params=["limit", "cursor", "status"]),
-            "parameters": [path_id]},
-    }
-    _admin_paths(paths, components)
-    paths.update(_inbound_paths(path_id))
-    components["AgentMessageIn"] = AgentMessageIn.model_json_schema(
-        ref_template="#/components/schemas/{model}")
-    paths.update(_analytics_paths(path_id))
-    paths.update(_recipient_paths(path_id))
+def _schemas() -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    requests = {op.body for op in OPERATIONS.values() if op.body is not None}
+    for model in sorted(requests, key=lambda m: m.__name__):
+        _add_model(components, model, "validation")
+    _strip_rule(components)
+    components["CampaignIn"] = _channel_rules(components["CampaignIn"], fallback=True)
+    components["ParseIn"] = _channel_rules(components["ParseIn"], fallback=False)
+    components["CampaignPatchIn"] = _patch_schema(components["CampaignIn"])
+    for model in sorted({op.response for op in OPERATIONS.values()} | {r.Error},
+                        key=lambda m: m.__name__):
+        _add_model(components, model, "serialization")
+    return components
+
+
+def document(routes: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The document for the routes of the app (all of OPERATIONS when not given)."""
+    wanted = set(OPERATIONS) if routes is None else {
+        (method, path) for path, methods in routes.items() for method in methods}
+    paths: dict[str, Any] = {}
+    for (method, path), op in OPERATIONS.items():
+        if (method, path) in wanted:
+            paths.setdefault(path, {})[method.lower()] = _operation(method, path, op)
     return {
-        "openapi": "3.0.3",
-        "info": {"title": "Proactive messaging API", "version": "1.0.0"},
-        "components": {"schemas": components, "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"}}},
+        "openapi": "3.1.0",
+        "info": {"title": "Proactive messaging API", "version": "1.0.0", "description": (
+            "Proactive SMS and WhatsApp campaigns. Authenticate with `Authorization: Bearer "
+            "<API key>`. Every 4xx answer is JSON with the `Error` schema; 429 carries "
+            "Retry-After. Human-readable: /docs.")},
+        "components": {"schemas": _schemas(), "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "an API key"}}},
         "paths": paths,
-    }
-
-
-# --- administration (issue 7) -----------------------------------------------------------------
-
-def _admin_paths(paths: dict[str, Any], components: dict[str, Any]) -> None:
-    from chalicelib.api.admin_schemas import (
-        BrandSettingsIn,
-        KeyIn,
-        NumberIn,
-        NumberPatchIn,
-        SkillIn,
-        SkillPatchIn,
-    )
-
-    for model in (BrandSettingsIn, NumberIn, NumberPatchIn, SkillIn, SkillPatchIn, KeyIn):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, sub in schema.pop("$defs", {}).items():
-            components.setdefault(name, sub)
-        components[model.__name__] = schema
-
-    def admin(summary: str, body: str | None = None, ok: str = "200",
-              params: list[str] | None = None) -> dict[str, Any]:
-        op = _op(summary + " (admin only)", body, ok=ok, params=params)
-        op["responses"]["409"] = {"description": "Conflicts with the current state"}
-        return op
-
-    def path_param(name: str) -> dict[str, Any]:
-        return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
-    paths.update({
-        "/brand": {"get": _op("The brand's settings and API limit (admins and campaign managers)"),
-                   "put": admin("Change settings; omitted fields keep their value",
-                                "BrandSettingsIn")},
-        "/numbers": {"get": _op("Sender numbers (admins and campaign managers)"),
-                     "post": admin("Add a sender number (E.164; unique across brands)",
-                                   "NumberIn", ok="201")},
-        "/numbers/{number}": {"patch": admin("Change a sender number's rate or whether its "
-                                             "gateway answers STOP/START/HELP itself",
-                                             "NumberPatchIn"),
-                              "delete": admin("Remove a sender number (+ as %2B)"),
-                              "parameters": [path_param("number")]},
-        "/skills": {"get": _op("Skills (admins and campaign managers)"),
-                    "post": admin("Create a skill", "SkillIn", ok="201")},
-        "/skills/{id}": {"patch": admin("Rename, retire or restore a skill", "SkillPatchIn"),
-                         "parameters": [path_param("id")]},
-        "/keys": {"get": admin("API keys, without secrets, with last use"),
-                  "post": admin("Create a key; its secret is shown once", "KeyIn", ok="201")},
-        "/keys/{id}": {"delete": admin("Revoke a key (401 from its next request)"),
-                       "parameters": [path_param("id")]},
-        "/audit": {"get": admin("Audit log of admin changes, newest first",
-                                params=["limit", "cursor"])},
-    })
-    for item in paths.values():
-        for name, op in item.items():
-            if name != "parameters":
-                op["responses"].setdefault("413", {"description": "Body over 1 MB"})
-                op["responses"].setdefault("429", {
-                    "description": "Over the brand's API rate limit; see Retry-After"})
-# --- replies, opt-outs, conversations (issue 5) ----------------------------------------------
-
-def _webhook(summary: str) -> dict[str, Any]:
-    return {
-        "summary": summary,
-        "security": [],
-        "parameters": [{"name": "X-Twilio-Signature", "in": "header", "required": True,
-                        "schema": {"type": "string"}}],
-        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
-            "schema": {"type": "object", "additionalProperties": {"type": "string"}}}}},
-        "responses": {"200": {"description": "Empty TwiML (also for a number no brand owns)"},
-                      "403": {"description": "Signature missing or not valid for the exact "
-                                             "public URL"}},
-    }
-
-
-def _inbound_paths(path_id: dict[str, Any]) -> dict[str, Any]:
-    phone = {"name": "phone", "in": "path", "required": True, "schema": {"type": "string"},
-             "description": "with country code, URL-encoded (%2B12125550101)"}
-    return {
-        "/webhooks/twilio/inbound": {"post": _webhook(
-            "Gateway webhook: a consumer's message (keywords, conversations)")},
-        "/webhooks/twilio/status": {"post": _webhook(
-            "Gateway webhook: delivery status of a sent message")},
-        "/optouts": {"get": _op("Opt-outs of the brand (admin); format=csv downloads them",
-                                params=["limit", "cursor", "phone", "format"])},
-        "/optouts/{phone}": {
-            "put": _op("Opt a consumer out (admin); 201 new, 200 already", ok="200"),
-            "delete": _op("Opt a consumer back in (admin); 404 if not opted out"),
-            "parameters": [phone]},
-        "/conversations": {"get": _op("Conversations, newest first (agents and above)",
-                                      params=["skill", "status", "limit", "cursor"])},
-        "/conversations/{id}": {"get": _op("A conversation: transcript with the outbound "
-                                           "campaign message as context"),
-                                "parameters": [path_id]},
-        "/conversations/{id}/messages": {
-            "post": _op("The agent's answer, sent on the conversation's channel and number",
-                        "AgentMessageIn"),
-            "parameters": [path_id]},
-        "/conversations/{id}/close": {"post": _op("Close the conversation"),
-                                      "parameters": [path_id]},
-    }
-
-
-# --- analytics and reports ----------------------------------------------------------------------
-
-def _analytics_paths(path_id: dict[str, Any]) -> dict[str, Any]:
-    ranges = ["range", "from", "to"]
-    csv_note = (" (text/csv, UTF-8 with BOM; a large file answers JSON {url, method, filename, "
-                "rows, bytes, expires_at}: a pre-signed download link)")
-    return {
-        "/analytics": {"get": _op(
-            "Brand analytics in the brand's time zone: range=today|this_week|this_month|"
-            "last_30_days|last_60_days|last_90_days|year_to_date or from/to (YYYY-MM-DD), "
-            "skills=a,b; series per day, per hour for one day", params=[*ranges, "skills"])},
-        "/campaigns/{id}/analytics": {"get": _op(
-            "One campaign's analytics (default: its whole life)", params=ranges),
-            "parameters": [path_id]},
-        "/summary": {"get": _op("The brand's headline metrics (last 30 days) and campaigns "
-                                "by status")},
-        "/campaigns.csv": {"get": _op("Every campaign of the brand with its numbers" + csv_note)},
-        "/campaigns/{id}/messages.csv": {"get": _op(
-            "Every recipient and message of a campaign" + csv_note), "parameters": [path_id]},
     }

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 
 from chalicelib.domain.errors import field_error
 
+MAX_LIMIT = 200
 
-def limit(query: Mapping[str, str] | None, default: int = 50, maximum: int = 200) -> int:
+
+def limit(query: Mapping[str, str] | None, default: int = 50, maximum: int = MAX_LIMIT) -> int:
     raw = (query or {}).get("limit")
     if raw is None:
         return default

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, time
 from typing import Any, Literal, TypeVar
 
@@ -11,27 +12,54 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from chalicelib.domain.errors import ValidationFailed
 
 MAX_SEND_RATE = 100.0
+# The slowest rate a campaign or number may have (one message per ~17 minutes); smaller positive
+# numbers such as 5e-324 cannot be stored as DynamoDB numbers.
+MIN_RATE = 0.001
+CLOCK = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
+_CLOCK = re.compile(CLOCK)
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
 
+def _no_null_members(schema: dict[str, Any]) -> None:
+    """A Partial model's document: each member once, not null; at least one."""
+    for member in schema.get("properties", {}).values():
+        branches = member.pop("anyOf", None)
+        if branches:
+            kept = [b for b in branches if b.get("type") != "null"]
+            member.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+        member.pop("default", None)
+    schema["minProperties"] = 1
+
+
+class Partial(Strict):
+    """A change of some fields: a field left out keeps its value. null is refused (it used to
+    erase a required setting such as the brand's name, or reach the store as an empty change)."""
+
+    model_config = ConfigDict(json_schema_extra=_no_null_members)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null; leave the field out to keep its value")
+        return value
+
+
 class WindowIn(Strict):
-    start: str = "08:00"
-    end: str = "21:00"
+    start: str = Field(default="08:00", json_schema_extra={"pattern": CLOCK})
+    end: str = Field(default="21:00", json_schema_extra={"pattern": CLOCK},
+                     description="after start, on the same local day (24:00 = midnight)")
 
     @field_validator("start", "end")
     @classmethod
     def _clock(cls, value: str) -> str:
-        if value == "24:00":
-            return value  # the end of the day
-        try:
-            parsed = time.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be a time of day as HH:MM, e.g. 08:00 (24:00 = midnight)")\
-                from None
-        return parsed.strftime("%H:%M")
+        # Exactly HH:MM (what the document says), not every form time.fromisoformat reads.
+        if not _CLOCK.match(value):
+            raise ValueError("must be a time of day as HH:MM, e.g. 08:00 (24:00 = midnight)")
+        return value if value == "24:00" else time.fromisoformat(value).strftime("%H:%M")
 
     @model_validator(mode="after")
     def _order(self) -> WindowIn:
@@ -41,11 +69,12 @@ class WindowIn(Strict):
 
 
 class ScheduleIn(Strict):
-    send_rate: float = Field(default=1.0, gt=0, le=MAX_SEND_RATE,
+    send_rate: float = Field(default=1.0, ge=MIN_RATE, le=MAX_SEND_RATE,
                              description="messages per second for this campaign")
     window: WindowIn = Field(default_factory=WindowIn)
     launch_at: datetime | None = Field(
-        default=None, description="ISO-8601 with offset; omitted = when launched")
+        default=None, description="ISO-8601 with offset, in the future; omitted = when "
+        "launched")
 
     @field_validator("launch_at", mode="before")
     @classmethod
@@ -89,7 +118,8 @@ class CampaignIn(Strict):
 
 
 class LaunchIn(Strict):
-    consent: bool = Field(description="the brand confirms it holds opt-in consent")
+    consent: bool = Field(description="the brand confirms it holds opt-in consent (must be "
+                          "true)", json_schema_extra={"const": True})
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -59,3 +59,18 @@ def page(request_path: str) -> tuple[str, dict[str, str]]:
     base = request_path if request_path.endswith("/") else request_path + "/"
     text = (WEB_ROOT / "index.html").read_text(encoding="utf-8")
     return text.replace("{{BASE}}", html.escape(base, quote=True)), dict(PAGE_HEADERS)
+
+
+# The API reference (Swagger UI, vendored by `make web`): its styles are injected at run time,
+# so this one page also allows inline styles; scripts still come only from this origin.
+DOCS_HEADERS = {**PAGE_HEADERS, "Content-Security-Policy": PAGE_HEADERS[
+    "Content-Security-Policy"].replace("script-src 'self';",
+                                       "script-src 'self'; style-src 'self' 'unsafe-inline';")}
+
+
+def docs_page(request_path: str) -> tuple[str, dict[str, str]]:
+    """/docs, with <base> at the API's root (the request path less `docs`), so the page finds
+    ui/vendor/ and openapi.json under any stage."""
+    base = request_path.removesuffix("/").removesuffix("docs") or "/"
+    text = (WEB_ROOT / "docs.html").read_text(encoding="utf-8")
+    return text.replace("{{BASE}}", html.escape(base, quote=True)), dict(DOCS_HEADERS)

@@ -217,16 +217,18 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
     upload = campaign.upload
     upload_status, upload_message = (upload_state(upload, time.time()) if upload
                                      else ("DONE", None))
+    # The request is valid; the campaign's state is not ready for it: 409, as for a campaign
+    # that is no longer a DRAFT.
     if upload_status != "DONE":
         detail = f": {upload_message}" if upload_message else ""
-        raise ValidationFailed(
+        raise Conflict(
             f"the last CSV upload is {upload_status}{detail}; wait for it to finish or upload "
             "the list again", code="UPLOAD_NOT_DONE")
     if not campaign.recipients_total:
-        raise ValidationFailed("the campaign has no recipients; add them before launching",
-                               code="NO_RECIPIENTS")
+        raise Conflict("the campaign has no recipients; add them before launching",
+                       code="NO_RECIPIENTS")
     if campaign.recipient_errors:
-        raise ValidationFailed(
+        raise Conflict(
             f"the recipient list has {campaign.recipient_errors} line(s) with errors; correct "
             "the list and upload it again before launching", code="RECIPIENT_ERRORS")
     if campaign.channel in ("whatsapp", "prioritized"):

@@ -98,7 +98,7 @@ def test_missing_name_and_malformed_json(api: Api, brand: Brand) -> None:
 def test_launch_needs_recipients_and_consent(api: Api, brand: Brand) -> None:
     cid = _create(api, brand)
     status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
-    assert status == 400 and body["error"]["code"] == "NO_RECIPIENTS"
+    assert status == 409 and body["error"]["code"] == "NO_RECIPIENTS"
     api.call("POST", f"/campaigns/{cid}/recipients", brand, body="+12125550101",
              content_type="text/plain")
     status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={})
@@ -116,7 +116,7 @@ def test_a_list_with_errors_cannot_be_launched(api: Api, brand: Brand) -> None:
                             body="+12125550101\nnope", content_type="text/plain")
     assert body["accepted"] == 1 and body["rejected"][0]["line"] == 2
     status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
-    assert status == 400 and body["error"]["code"] == "RECIPIENT_ERRORS"
+    assert status == 409 and body["error"]["code"] == "RECIPIENT_ERRORS"
 
 
 def test_typed_list_over_100_lines_is_refused(api: Api, brand: Brand) -> None:
@@ -138,8 +138,8 @@ def test_bad_query_parameters(api: Api, brand: Brand) -> None:
 def test_openapi_document_lists_the_routes(api: Api) -> None:
     status, doc = api.call("GET", "/openapi.json")
     assert status == 200
-    assert "/campaigns/{id}/launch" in doc["paths"]
-    patch = doc["paths"]["/campaigns/{id}"]["patch"]
+    assert "/campaigns/{campaign_id}/launch" in doc["paths"]
+    patch = doc["paths"]["/campaigns/{campaign_id}"]["patch"]
     assert patch["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CampaignPatchIn"}
     assert "409" in patch["responses"]

@@ -91,7 +91,7 @@ def test_new_text_forgets_the_list_which_given_again_is_sent_with_the_new_text(
     assert api.call("GET", f"/campaigns/{cid}/recipients", brand)[1]["items"] == []
     assert api.call("GET", f"/campaigns/{cid}/recipients?errors=true", brand)[1]["items"] == []
     status, refused = _launch(api, brand, cid)
-    assert status == 400 and refused["error"]["code"] == "NO_RECIPIENTS"
+    assert status == 409 and refused["error"]["code"] == "NO_RECIPIENTS"
 
     # The list given again is rendered with the new text, and the campaign launches and sends it
     status, parsed = api.call("POST", f"/campaigns/{cid}/recipients", brand,

@@ -68,7 +68,7 @@ def test_a_browser_style_form_post_of_a_small_csv_is_parsed(api: Api, brand: Bra
         (4, "INVALID_NUMBER")]
     assert "scientific notation" in errors["items"][0]["errors"][0]["message"]
     status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
-    assert status == 400 and body["error"]["code"] == "RECIPIENT_ERRORS"
+    assert status == 409 and body["error"]["code"] == "RECIPIENT_ERRORS"
 
 
 def _preflight(url: str, origin: str) -> tuple[int, dict[str, str]]:
@@ -139,7 +139,7 @@ def test_a_file_over_100000_rows_fails_and_stores_nothing(api: Api, brand: Brand
     assert "100,000" in campaign["upload"]["message"]
     assert campaign["recipients"] == 0 and MessageModel.count(cid) == 0
     status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
-    assert status == 400
+    assert status == 409 and body["error"]["code"] == "UPLOAD_NOT_DONE"
 
 
 def test_a_file_that_is_not_utf8_fails_with_the_line(api: Api, brand: Brand,
@@ -229,7 +229,7 @@ def test_a_parse_that_crashed_shows_failed_once_it_stalls_and_a_new_upload_repla
     assert campaign["upload"]["status"] == "FAILED"
     assert "upload the file again" in campaign["upload"]["message"]
     status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
-    assert status == 400 and body["error"]["code"] == "UPLOAD_NOT_DONE"
+    assert status == 409 and body["error"]["code"] == "UPLOAD_NOT_DONE"
     assert "upload the file again" in body["error"]["message"]
 
     campaign = _upload(api, brand, aws, cid, b"+1 212 555 0101\n+1 212 555 0102\n")
