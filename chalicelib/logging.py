@@ -56,12 +56,12 @@ logger = Logger(service="proactive", logger_formatter=MaskingFormatter())
 CORRELATION_HEADER = "X-Request-Id"
 
 
-def _campaign_of(event: Any) -> str | None:
+def _campaign_of(event: Any, http: bool) -> str | None:
     """The campaign an invocation is about, when there is exactly one: the API's
     /campaigns/{campaign_id}/... routes, and queue messages carrying a campaign_id."""
-    params = getattr(event, "uri_params", None)
-    if isinstance(params, dict) and params.get("campaign_id"):
-        return str(params["campaign_id"])
+    if http:
+        params = getattr(event, "uri_params", None) or {}
+        return str(params["campaign_id"]) if params.get("campaign_id") else None
     found = set()
     for record in (event.to_dict().get("Records") or []) if hasattr(event, "to_dict") else []:
         try:
@@ -93,7 +93,7 @@ def correlated(event: Any, get_response: Callable[[Any], Any]) -> Any:
         correlation = ((request_context or {}).get("requestId")
                        or getattr(lambda_context, "aws_request_id", None))
         logger.set_correlation_id(correlation)
-        campaign_id = _campaign_of(event)
+        campaign_id = _campaign_of(event, http)
         if campaign_id:
             logger.append_keys(campaign_id=campaign_id)
         try:
