@@ -21,7 +21,7 @@ from chalicelib.api.admin_schemas import (
 )
 from chalicelib.api.content_schemas import ParseIn, TemplateIn
 from chalicelib.api.schemas import CampaignIn, LaunchIn, parse_body, read_object
-from chalicelib.logging import logger
+from chalicelib.logging import correlated, logger
 from chalicelib.services import (
     admin,
     analytics,
@@ -42,6 +42,7 @@ from chalicelib.services import templates as whatsapp_templates
 from chalicelib.services.views import MESSAGE_STATUSES
 
 app = Chalice(app_name="proactive")
+app.register_middleware(correlated, "all")  # request/correlation ids, EMF flush
 TEMPLATE_STATUSES = ("DRAFT", "PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED")
 
 

@@ -33,6 +33,7 @@ from chalice.local import (
     RouteMatcher,
 )
 
+from infra import pumps
 from infra.local_resources import REGION, create_resources, put_local_secrets
 from infra.moto_server import MotoProcess
 from infra.pumps import Pump, S3Pump, SchedulePump, SqsPump, StreamPump
@@ -108,7 +109,15 @@ class ApiRequestHandler(ChaliceRequestHandler):
         return sorted(routes[match.route])
 
 
-class QuietChaliceHandler(ApiRequestHandler):
+class ApiFunctionHandler(ApiRequestHandler):
+    """Each request is an invocation of the API's function (pumps.invoke: the tests' IAM check
+    knows which function makes the AWS calls)."""
+
+    def _generic_handle(self) -> None:
+        pumps.invoker(pumps.API_FUNCTION, super()._generic_handle)
+
+
+class QuietChaliceHandler(ApiFunctionHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return
 
@@ -195,7 +204,7 @@ class LocalStack:
             # What chalice.local.create_local_server does, once per process (it cannot twice).
             CustomLocalChalice.__bases__ = (LocalChalice, self.app.__class__)
             self.app.__class__ = CustomLocalChalice
-        handler = ApiRequestHandler if self.log_requests else QuietChaliceHandler
+        handler = ApiFunctionHandler if self.log_requests else QuietChaliceHandler
         self.api = LocalDevServer(self.app, config, "127.0.0.1", self.api_port,
                                   handler_cls=handler)
         self.api_thread = threading.Thread(target=self.api.server.serve_forever, name="api",

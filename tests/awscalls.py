@@ -11,14 +11,18 @@ all end there, so one wrapper can
 
 The function making a call is a context variable (`current_function`): the local stack's pumps
 and the test client set it around each handler invocation; calls made outside any function
-(fixtures creating resources, pumps polling queues) carry `None`.
+(fixtures creating resources, pumps polling queues) carry `None`. Threads a function starts
+through a ThreadPoolExecutor (the send consumer sends each message from its own) run in a copy
+of the submitter's context, so their calls are the function's too.
 """
 
 from __future__ import annotations
 
+import contextvars
 import random
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -127,6 +131,14 @@ def install() -> None:
             return answer
 
         BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+
+        submit = ThreadPoolExecutor.submit
+
+        def submit_in_context(self: Any, fn: Callable[..., Any], /, *args: Any,
+                              **kwargs: Any) -> Any:
+            return submit(self, contextvars.copy_context().run, fn, *args, **kwargs)
+
+        ThreadPoolExecutor.submit = submit_in_context  # type: ignore[method-assign]
 
 
 @contextmanager

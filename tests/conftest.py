@@ -5,6 +5,10 @@
 - `sandbox`: the sandbox messaging gateway over HTTP; the twilio client is configured to use it.
 - `brand`: a seeded brand with keys for every role.
 - `api`: chalice's test client on the real app (service tests); e2e tests use HTTP instead.
+
+Every AWS call a Lambda function makes in a test using `aws` or `stack` is checked against that
+function's role in the packaged template (tests/iam_check.py); a call the role does not allow
+fails the test, naming the function, the action and the resource.
 """
 
 from __future__ import annotations
@@ -12,17 +16,18 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from infra import pumps
 from infra.local_resources import REGION, create_resources, put_local_secrets
 from infra.local_stack import quiet_logs
 from infra.moto_server import MotoServer
 from infra.sandbox import SandboxServer
-from tests import awscalls
+from tests import awscalls, iam_check
 
 BASE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -37,11 +42,44 @@ for _key, _value in BASE_ENV.items():
 awscalls.install()
 
 
+def _as_function(function: str, call: Callable[[], Any]) -> Any:
+    with awscalls.acting_as(function):
+        return call()
+
+
+# Every handler invocation (pumps, the local API server, tests calling a handler) names its
+# function for the IAM check. Set per process: each pytest-xdist worker imports this module.
+pumps.invoker = _as_function
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_faults() -> Iterator[None]:
     """A fault injected by one test (tests/awscalls.py) never reaches the next."""
     yield
     awscalls.faults.clear()
+
+
+@pytest.fixture(scope="session")
+def iam_recorder() -> Iterator[iam_check.Recorder]:
+    recorder = iam_check.Recorder(iam_check.Roles(iam_check.packaged_template()))
+    awscalls.observers.append(recorder)
+    yield recorder
+    awscalls.observers.remove(recorder)
+
+
+@pytest.fixture(autouse=True)
+def _calls_allowed_by_roles(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests that run functions against AWS (moto) fail on any call the calling function's
+    role does not allow. Set up before `aws`/`stack`, so checked after the stack has stopped."""
+    if not {"aws", "stack"} & set(request.fixturenames):
+        yield
+        return
+    recorder: iam_check.Recorder = request.getfixturevalue("iam_recorder")
+    recorder.take()  # calls of earlier unchecked tests' leftovers
+    yield
+    refused = recorder.take()
+    if refused:
+        pytest.fail(iam_check.report(refused), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -144,8 +182,9 @@ class Api:
         if brand is not None:
             headers.update(brand.auth(role))
         payload = json.dumps(json_body) if json_body is not None else body
-        response = getattr(self.client.http, method.lower())(path, headers=headers,
-                                                             body=payload or b"")
+        with awscalls.acting_as(pumps.API_FUNCTION):
+            response = getattr(self.client.http, method.lower())(path, headers=headers,
+                                                                 body=payload or b"")
         try:
             data = json.loads(response.body) if response.body else None
         except ValueError:

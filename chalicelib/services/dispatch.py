@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import send_metrics
 from chalicelib.config import get_settings
 from chalicelib.domain import scheduler
 from chalicelib.logging import logger
@@ -332,12 +333,14 @@ class Dispatcher:
                 # back untouched.
                 self._give_back(claimed, now, "waiting for a send slot")
                 return
+            send_metrics.slot_lateness(now - slot)
             self._send_one(campaign, claimed, window, now)
         except Exception:
             # The claim stays; the message is reconciled rather than resent blind.
             logger.exception("send failed", extra={"campaign_id": campaign.campaign_id})
 
     def _requeue(self, outgoing: queues.Outgoing) -> None:
+        send_metrics.requeued()
         with self.lock:
             self.requeue.append(outgoing)
 
@@ -367,8 +370,10 @@ class Dispatcher:
                 sent = get_gateway().send(to=item.phone, from_=claimed.sender, body=body,
                                           status_callback=callback, validity_seconds=validity)
         except GatewayError as error:
+            send_metrics.failed(error.code, self.clock() - now)
             self._gateway_failed(campaign, claimed, error)
             return
+        send_metrics.sent(self.clock() - now)
         for hook in AFTER_SEND_HOOKS:
             hook(cid, item.phone)
         if not messages.record_sent(cid, item.phone, claimed.attempt, sent.sid, claimed.channel,

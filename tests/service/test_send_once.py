@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.services import jobs
 from chalicelib.store import messages
-from infra.pumps import LambdaContext
+from infra.pumps import LambdaContext, invoke
 from infra.sandbox import SandboxServer
 from tests.conftest import Api, Brand, campaign_body
 
@@ -37,9 +37,10 @@ def _sqs_event(brand: Brand, cid: str, phones: list[str]) -> dict[str, Any]:
 
 
 def _send_handler() -> Any:
+    """The send consumer, invoked as the local stack's pumps do (the IAM check sees its calls)."""
     from app import app
 
-    return app.handler_map["send_messages"]
+    return lambda event, context: invoke(app, "send_messages", event, context)
 
 
 def _drain_send_queue(cid: str, seconds: float = 20) -> None:

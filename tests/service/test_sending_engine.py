@@ -20,7 +20,7 @@ from chalicelib.services import dispatch, jobs, reconcile_sends, release
 from chalicelib.store import messages, optouts
 from chalicelib.store.models import CampaignModel, MessageModel, SenderNumberModel
 from chalicelib.store.templates import TemplateModel
-from infra.pumps import LambdaContext
+from infra.pumps import LambdaContext, invoke
 from infra.sandbox import Faults, SandboxServer
 from tests.conftest import Api, Brand, campaign_body
 from tests.service.test_send_once import _drain_send_queue, _launched_campaign, _sqs_event
@@ -56,7 +56,7 @@ def _deliver(brand: Brand, cid: str, phones: list[str], retry: int = 0,
         body = json.loads(record["body"])
         body.update(retry=retry, due_at=due_at)
         record["body"] = json.dumps(body)
-    result: dict[str, Any] = app.handler_map["send_messages"](event, LambdaContext("send"))
+    result: dict[str, Any] = invoke(app, "send_messages", event, LambdaContext("send"))
     return result
 
 

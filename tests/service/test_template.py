@@ -256,7 +256,7 @@ def test_uploads_bucket_invokes_the_csv_parser(packaged: tuple[Path, dict[str, A
     invoke = resources["ParseUpload"]["Properties"]["EventInvokeConfig"]
     destination = {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
     assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == destination
-    assert _grants(template, "DefaultRole", "sqs:SendMessage", destination)
+    assert _grants(template, _role_of(template, "ParseUpload"), "sqs:SendMessage", destination)
 def test_dlq_depth_has_an_alarm(packaged: tuple[Path, dict[str, Any]]) -> None:
     _, template = packaged
     alarms = {name: r["Properties"] for name, r in template["Resources"].items()

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import aws
 from chalicelib.store.models import BrandModel, CampaignModel, MessageModel
-from infra.pumps import LambdaContext
+from infra.pumps import LambdaContext, invoke
 
 # What each final status counts in (PRODUCT: sent, delivered to gateway / consumer, failed,
 # responded): written out here independently of the code under test.
@@ -135,8 +135,8 @@ def deliver(records: list[dict[str, Any]]) -> Any:
     """Call the stream handler exactly as Lambda would."""
     from app import app
 
-    return app.handler_map["aggregate_metrics"]({"Records": records},
-                                                LambdaContext("aggregate_metrics"))
+    return invoke(app, "aggregate_metrics", {"Records": records},
+                  LambdaContext("aggregate_metrics"))
 
 
 @pytest.fixture
