@@ -23,11 +23,13 @@ OPT_OUT_COUNT = ("dynamodb", "UpdateItem", {"TableName": "MetricsTable",
                                             "Key": {"pk": {"S": "campaign#c1"}}})
 
 
-def test_a_carrier_opt_out_is_stored_and_counted_by_the_send_consumers_own_role(
+def test_a_carrier_opt_out_is_stored_by_the_send_consumers_own_role(
         api: Api, brand: Brand, sandbox: SandboxServer) -> None:
     """The gateway answers 21610 (the consumer blocked the sender at the carrier): the message
-    ends SKIPPED (not left in SENDING) and the campaign's analytics count the opt-out, with every
-    call made as the send consumer's role allows (issue 12: it had no grant on MetricsTable)."""
+    ends SKIPPED (not left in SENDING) and the brand's opt-outs list the consumer (source
+    `gateway`), with every call made as the send consumer's role allows (issue 12: it had no
+    grant on MetricsTable). The opt-out rate does not count it: that consumer never received a
+    message (PRODUCT: opt-outs after receiving one)."""
     cid = _launched_campaign(api, brand, ["+12125550177"])
     sandbox.sandbox.set_faults(Faults(number_errors={"+12125550177": 21610}))
     try:
@@ -36,8 +38,8 @@ def test_a_carrier_opt_out_is_stored_and_counted_by_the_send_consumers_own_role(
         sandbox.sandbox.set_faults(Faults())
     message = next(iter(messages.iter_campaign(cid, consistent=True)))
     assert (message.status, message.error_code) == ("SKIPPED", "OPTED_OUT")
-    status, analytics = api.call("GET", f"/campaigns/{cid}/analytics", brand)
-    assert status == 200 and analytics["totals"]["opted_out"] == 1, analytics
+    status, listed = api.call("GET", "/optouts?phone=%2B12125550177", brand, role="admin")
+    assert status == 200 and [i["source"] for i in listed["items"]] == ["gateway"], listed
 
 
 def _without_grant(template: dict[str, Any], role: str, resource: str) -> dict[str, Any]:
