@@ -24,7 +24,8 @@ from chalicelib.store import audit, brands, campaigns
 from chalicelib.store.audit import Step
 from chalicelib.store.models import BrandModel, SenderNumberModel, SkillModel
 
-ACTIVE_CAMPAIGN_STATUSES = ("SCHEDULED", "RUNNING")
+# A campaign in these statuses will still send from its numbers (a DRAFT once launched).
+USING_STATUSES = ("DRAFT", "SCHEDULED", "RUNNING")
 
 
 # --- brand settings ---------------------------------------------------------------------------
@@ -183,12 +184,21 @@ def update_number(principal: Principal, raw_number: str,
 
 
 def remove_number(principal: Principal, raw_number: str) -> dict[str, Any]:
+    """Refused while a campaign that may still send uses the number as its from-number or its
+    SMS fallback: once removed, another brand may register it, and the campaign would send
+    from that brand's number (and its consumers' replies and STOPs would reach that brand).
+    Launch and the send consumer check the numbers again, for a removal that raced them."""
     number = _own_number(principal, raw_number)
-    for campaign in campaigns.iter_brand(principal.brand_id):
-        if campaign.from_number == number.number and campaign.status in ACTIVE_CAMPAIGN_STATUSES:
-            raise Conflict(f"{number.number} sends campaign {campaign.campaign_id} "
-                           f"({campaign.status}); cancel it or let it finish first",
-                           code="NUMBER_IN_USE")
+    users = [c for c in campaigns.iter_brand(principal.brand_id)
+             if c.status in USING_STATUSES
+             and number.number in (c.from_number, c.fallback_from_number)]
+    if users:
+        named = ", ".join(f"'{c.name}' ({c.campaign_id}, {c.status})" for c in users[:10])
+        more = f" and {len(users) - 10} more" if len(users) > 10 else ""
+        raise Conflict(f"{number.number} is the from-number or SMS fallback of campaign"
+                       f"{'s' if len(users) > 1 else ''} {named}{more}; give "
+                       f"{'them' if len(users) > 1 else 'it'} another number or cancel "
+                       f"{'them' if len(users) > 1 else 'it'} first", code="NUMBER_IN_USE")
     audit.commit(
         [Step("delete", number, SenderNumberModel.brand_id == principal.brand_id,
               conflict=f"{number.number} changed meanwhile")],

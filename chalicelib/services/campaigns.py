@@ -89,7 +89,7 @@ def update_draft(principal: Principal, campaign_id: str, patch: dict[str, Any]) 
                      "the campaign was launched or cancelled meanwhile; only a DRAFT campaign "
                      "can be changed")
     if clear:
-        recipient_lists.delete_lines(campaign.campaign_id)
+        recipient_lists.delete_lines(campaign)
     return {**campaign_view(campaign, status_counts(campaign)), "recipients_cleared": clear}
 
 
@@ -197,8 +197,9 @@ def list_page(principal: Principal, limit: int, cursor: str | None) -> dict[str,
 
 def messages_page(principal: Principal, campaign_id: str, limit: int, cursor: str | None,
                   status: str | None) -> dict[str, Any]:
-    campaigns.get(principal.brand_id, campaign_id)  # scope: 404 for another brand's campaign
-    items, next_cursor = messages.page(campaign_id, limit, cursor, status)
+    campaign = campaigns.get(principal.brand_id, campaign_id)  # 404 for another brand's
+    items, next_cursor = messages.page(campaign_id, limit, cursor, status,
+                                       int(campaign.list_id or 0))
     return {"items": [message_view(m) for m in items], "next_cursor": next_cursor}
 
 
@@ -214,6 +215,10 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
                           "holds opt-in consent from every recipient (TCPA / GDPR)")
     if campaign.status != "DRAFT":
         raise Conflict(f"only a DRAFT campaign can be launched; this one is {campaign.status}")
+    writer = campaign.list_writer
+    if writer is not None and float(writer.expires_at) > time.time():
+        raise Conflict("a recipient list is being stored; launch once it is stored and the "
+                       "campaign shows its recipients", code="LIST_BEING_STORED")
     upload = campaign.upload
     upload_status, upload_message = (upload_state(upload, time.time()) if upload
                                      else ("DONE", None))
@@ -233,6 +238,7 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
             "the list and upload it again before launching", code="RECIPIENT_ERRORS")
     if campaign.channel in ("whatsapp", "prioritized"):
         recipient_templates.approved(campaign.brand_id, str(campaign.template_id))
+    _check_senders(campaign)
     brand = brands.get_brand(principal.brand_id)
     now = time.time()
     consent = ConsentAttribute(by_key_id=principal.key_id, by_label=principal.label, at=now,
@@ -244,12 +250,32 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
                     CampaignModel.launch_shard.set(campaigns.LAUNCH_SHARD)]
     else:
         actions += [CampaignModel.status.set("RUNNING"), CampaignModel.launched_at.set(now)]
-    campaigns.update(campaign, actions, CampaignModel.status == "DRAFT",
-                     "the campaign was launched or changed meanwhile")
+    # Exactly the list read above: no store holds the list, and no newer list came meanwhile.
+    campaigns.update(campaign, actions,
+                     recipient_lists.is_draft_list(int(campaign.list_id or 0))
+                     & CampaignModel.list_writer.does_not_exist(),
+                     "the campaign was launched, changed or given a new recipient list "
+                     "meanwhile; look at it again before launching")
     if not future:
         queues.send_job({"type": "launch", "brand_id": campaign.brand_id,
                          "campaign_id": campaign.campaign_id})
     return campaign_view(campaign, status_counts(campaign))
+
+
+def _check_senders(campaign: CampaignModel) -> None:
+    """The numbers a campaign sends from are still the brand's, as at its creation: a number
+    removed since (e.g. by a removal that raced the draft's creation) may belong to another
+    brand now."""
+    for name in ("from_number", "fallback_from_number"):
+        value = getattr(campaign, name)
+        if not value:
+            continue
+        number = brands.get_sender_number(value)
+        if number is None or number.brand_id != campaign.brand_id:
+            message = (f"{value} is no longer a sender number of this brand; give the campaign "
+                       "one of the brand's numbers (PATCH) before launching")
+            raise Conflict(f"{name}: {message}", code="NUMBER_NOT_OWNED",
+                           details=[{"field": name, "message": message}])
 
 
 def cancel(principal: Principal, campaign_id: str) -> dict[str, Any]:

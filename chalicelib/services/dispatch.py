@@ -127,6 +127,18 @@ def sender_rate(number: str) -> float:
     return SENDER_RATE_DEFAULTS.get(kind, 1.0)
 
 
+NOT_OWNED = "{number} is no longer a sender number of this brand; nothing was sent from it"
+
+
+def sender_of_brand(number: str, brand_id: str, now: float) -> bool:
+    """Whether `number` still belongs to the brand (cached like the sender limits): a safety
+    net behind launch's check and the refusal to remove a number a campaign uses."""
+    def owner() -> str | None:
+        sender = brands.get_sender_number(number)
+        return sender.brand_id if sender is not None else None
+    return bool(_CACHE.get(f"owner#{number}", owner, now) == brand_id)
+
+
 class Dispatcher:
     def __init__(self, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -201,6 +213,10 @@ class Dispatcher:
                 self._outside_window(item, attempt, zones, window, now)
                 continue
             channel, sender = self._route(campaign, message, item)
+            if not sender_of_brand(sender, campaign.brand_id, now):
+                messages.record_failed(campaign_id, item.phone, attempt, "SENDER_NOT_OWNED",
+                                       NOT_OWNED.format(number=sender), now)
+                continue
             ready.append(Claimed(item, message, attempt, now, zones, channel, sender))
         by_sender: dict[str, list[Claimed]] = defaultdict(list)
         for claimed in ready:

@@ -32,8 +32,18 @@ def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
                     extra={"campaign_id": campaign_id, "status": campaign.status})
         return 0
     brand = brands.get_brand(brand_id)
-    pending = [m for m in messages.iter_campaign(campaign_id, consistent=True)
-               if m.status == "PENDING"]
+    # Only the campaign's list goes out: a line of another list (one replaced or abandoned while
+    # it was being stored) is deleted, never scheduled.
+    list_id = int(campaign.list_id or 0)
+    pending = []
+    for m in messages.iter_campaign(campaign_id, consistent=True):
+        if m.status != "PENDING":
+            continue
+        if messages.in_list(m, list_id):
+            pending.append(m)
+        elif messages.forget_pending(campaign_id, m.phone, int(m.list_id or 0)):
+            logger.info("line of a replaced list deleted at launch",
+                        extra={"campaign_id": campaign_id})
     pending.sort(key=lambda m: int(m.line or 0))
     window = scheduler.Window.parse(campaign.window_start, campaign.window_end)
     zones = [list(m.zones or []) or [brand.time_zone] for m in pending]

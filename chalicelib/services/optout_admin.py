@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from typing import Any
 from urllib.parse import unquote
 
 from chalicelib.domain import phones
+from chalicelib.domain.csvfile import CsvWriter
 from chalicelib.domain.errors import NotFound, field_error
 from chalicelib.logging import logger, mask_phone
 from chalicelib.services import conversations
@@ -44,19 +43,19 @@ def list_page(principal: Principal, limit: int, cursor: str | None,
 
 
 def csv_export(principal: Principal, cursor: str | None) -> tuple[str, str | None]:
-    """(CSV text, next cursor or None): every opt-out of the brand, CSV_MAX_ROWS at a time."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    """(CSV text, next cursor or None): every opt-out of the brand, CSV_MAX_ROWS at a time.
+    Written like every other export (csvfile.CsvWriter: a BOM for Excel, and cells that start
+    like a formula neutralised, e.g. an admin key's label in `by`)."""
+    writer = CsvWriter(CSV_COLUMNS)
     rows = 0
     while True:
         items, cursor = optouts.page(principal.brand_id, min(1000, CSV_MAX_ROWS - rows), cursor)
         for item in items:
             view = optout_view(item)
-            writer.writerow(["" if view[c] is None else view[c] for c in CSV_COLUMNS])
+            writer.write(view[c] for c in CSV_COLUMNS)
         rows += len(items)
         if cursor is None or rows >= CSV_MAX_ROWS:
-            return out.getvalue(), cursor
+            return writer.getvalue().decode("utf-8"), cursor
 
 
 def put(principal: Principal, raw_phone: str) -> tuple[dict[str, Any], bool]:

@@ -8,6 +8,7 @@ the campaign cannot launch until a corrected list replaces it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from functools import lru_cache
@@ -28,7 +29,13 @@ from chalicelib.services import templates
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
 from chalicelib.store import brands, campaigns, messages, recipient_lines
-from chalicelib.store.models import BrandModel, CampaignModel, MessageModel, UploadAttribute
+from chalicelib.store.models import (
+    BrandModel,
+    CampaignModel,
+    ListWriterAttribute,
+    MessageModel,
+    UploadAttribute,
+)
 
 UPLOAD_URL_SECONDS = 900
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -84,7 +91,9 @@ def set_typed(principal: Principal, campaign_id: str, body: str) -> dict[str, An
     brand = brands.get_brand(principal.brand_id)
     parsed = lists.parse_list(body, campaign_spec(campaign, brand),
                               lists.TYPED_LIST_MAX_LINES, "typed")
-    store(campaign, parsed.results, extra=[CampaignModel.upload.remove()])
+    # The typed list replaces any upload at once: a file landing later is superseded.
+    store(campaign, parsed.results, claim_extra=[CampaignModel.upload.remove()],
+          lease=TYPED_LEASE_SECONDS, wait=TYPED_WAIT_SECONDS)
     rejected = parsed.rejected
     return {
         "accepted": len(parsed.results) - len(rejected),
@@ -94,37 +103,172 @@ def set_typed(principal: Principal, campaign_id: str, body: str) -> dict[str, An
     }
 
 
+# A replaced list is replaced, whatever the timing. Each list a campaign is given gets the next
+# list id (`claim`); every line stored carries it, and the campaign's counts, its pages and launch
+# take the lines of the campaign's list_id only. Lines are written by one store at a time, the
+# holder of the campaign's `list_writer` slot: lines are keyed (campaign, phone) or (campaign,
+# line), so two stores writing at once could overwrite each other's lines. A newer list takes
+# the list id at once (the older store's lines are nobody's list from then on) and the slot
+# when the older store has stopped: that store asks between chunks whether its list is still
+# the campaign's, stops, waits for the chunks it had sent, and only then gives the slot up. A
+# store that dies cannot give it up: the slot's lease ends when the function writing can no
+# longer run (Lambda's timeout). Launch needs the slot free and the list it read unchanged.
+TYPED_LEASE_SECONDS = 60.0  # the API function's timeout is 30 s (.chalice/config.json)
+UPLOAD_LEASE_SECONDS = 960.0  # parse_upload's is 900 s
+TYPED_WAIT_SECONDS = 10.0  # for an older store to stop (it notices within CHECK_EVERY_SECONDS)
+UPLOAD_WAIT_SECONDS = 120.0
+CHECK_EVERY_SECONDS = 0.2
+STILL_STORING = ("an earlier recipient list of this campaign is still being stored and has not "
+                 "stopped yet (a store that died stops holding the campaign within "
+                 f"{UPLOAD_LEASE_SECONDS / 60:.0f} minutes); give the list again in a few minutes")
+REPLACED = "a newer recipient list replaced this one while it was being stored"
+
+
 def store(campaign: CampaignModel, results: list[lists.LineResult], *,
-          upload_id: str | None = None, extra: list[Any] | None = None,
-          progress: Any = None) -> tuple[int, int]:
+          upload_id: str | None = None, claim_extra: list[Any] | None = None,
+          extra: list[Any] | None = None, progress: Any = None,
+          lease: float = UPLOAD_LEASE_SECONDS, wait: float = UPLOAD_WAIT_SECONDS
+          ) -> tuple[int, int]:
     """Replace the stored list: accepted lines become PENDING messages, rejected lines are kept
-    with their errors. The counts on the campaign block launch while any line is rejected."""
+    with their errors. The counts on the campaign block launch while any line is rejected.
+
+    Raises Conflict (code SUPERSEDED) when a newer list replaced this one meanwhile."""
     now = time.time()
     cid = campaign.campaign_id
-    recipient_lines.delete_all(cid)
-    accepted = [
-        recipient_lines.pending_message(
-            cid, str(r.phone), brand_id=campaign.brand_id, skill=campaign.skill,
-            channel=campaign.channel, line=r.line, text=r.text, variables=r.variables,
-            fallback_text=r.fallback_text, zones=r.zones, country=r.country, now=now)
-        for r in results if r.ok
-    ]
-    rejected = list(recipient_lines.error_items(
-        cid, (r.to_dict() for r in results if not r.ok), upload_id))
-    recipient_lines.put_all(rejected)
-    recipient_lines.put_messages(accepted, progress)
+    list_id = claim(campaign, upload_id, claim_extra or [], lease, wait)
+    try:
+        recipient_lines.delete_all(cid)  # other lists' lines; none is this list's yet
+        accepted = [
+            recipient_lines.pending_message(
+                cid, str(r.phone), brand_id=campaign.brand_id, skill=campaign.skill,
+                channel=campaign.channel, line=r.line, text=r.text, variables=r.variables,
+                fallback_text=r.fallback_text, zones=r.zones, country=r.country, now=now,
+                list_id=list_id)
+            for r in results if r.ok
+        ]
+        rejected = list(recipient_lines.error_items(
+            cid, (r.to_dict() for r in results if not r.ok), upload_id, list_id))
+        current = _still_current(campaign, list_id, upload_id)
+        if not (recipient_lines.put_all(rejected, keep_going=current)
+                and recipient_lines.put_messages(accepted, progress, keep_going=current)):
+            raise Conflict(REPLACED, code="SUPERSEDED")
+        campaigns.update(
+            campaign,
+            [CampaignModel.recipients_total.set(len(accepted)),
+             CampaignModel.recipient_errors.set(len(rejected)),
+             CampaignModel.list_writer.remove(),
+             CampaignModel.updated_at.set(time.time()), *(extra or [])],
+            _holds(list_id, upload_id),
+            REPLACED,
+        )
+    except Conflict as error:
+        release(campaign, list_id)
+        if error.code != "CONFLICT":
+            raise
+        fresh = campaigns.get(campaign.brand_id, campaign.campaign_id)
+        if fresh.status != "DRAFT":
+            raise Conflict(f"the campaign is {fresh.status}; recipients can only change while "
+                           "it is DRAFT") from None
+        raise Conflict(REPLACED, code="SUPERSEDED") from None
+    except BaseException:
+        release(campaign, list_id)
+        raise
+    return len(accepted), len(rejected)
+
+
+def is_draft_list(list_id: int) -> Any:
+    """Condition: the campaign is a DRAFT whose list is `list_id`."""
+    current = (CampaignModel.list_id == list_id if list_id else
+               CampaignModel.list_id.does_not_exist() | (CampaignModel.list_id == 0))
+    return (CampaignModel.status == "DRAFT") & current
+
+
+def _holds(list_id: int, upload_id: str | None) -> Any:
+    """The campaign is a DRAFT whose list is `list_id`, being written by its store."""
+    condition = is_draft_list(list_id) & (
+        CampaignModel.list_writer.list_id == list_id)  # type: ignore[attr-defined]
+    if upload_id is not None:
+        condition &= CampaignModel.upload.upload_id == upload_id  # type: ignore[attr-defined]
+    return condition
+
+
+def claim(campaign: CampaignModel, upload_id: str | None, claim_extra: list[Any], lease: float,
+          wait: float) -> int:
+    """Make a new list the campaign's list (no recipients yet) and take the writer slot once
+    an older store has stopped; the new list's id."""
     condition = CampaignModel.status == "DRAFT"
     if upload_id is not None:
-        condition &= CampaignModel.upload.upload_id == upload_id
+        condition &= CampaignModel.upload.upload_id == upload_id  # type: ignore[attr-defined]
     campaigns.update(
         campaign,
-        [CampaignModel.recipients_total.set(len(accepted)),
-         CampaignModel.recipient_errors.set(len(rejected)),
-         CampaignModel.updated_at.set(time.time()), *(extra or [])],
+        [CampaignModel.list_id.add(1), CampaignModel.recipients_total.set(0),
+         CampaignModel.recipient_errors.set(0), CampaignModel.updated_at.set(time.time()),
+         *claim_extra],
         condition,
-        "the campaign left DRAFT (or got a newer list) while its recipients were being stored",
-    )
-    return len(accepted), len(rejected)
+        REPLACED if upload_id else "the campaign left DRAFT meanwhile; recipients can only "
+        "change while it is DRAFT")
+    list_id = int(campaign.list_id)
+    if not take_slot(campaign, list_id, lease, wait):
+        raise Conflict(STILL_STORING, code="LIST_BEING_STORED")
+    return list_id
+
+
+def take_slot(campaign: CampaignModel, list_id: int, lease: float, wait: float) -> bool:
+    """The writer slot for the campaign's list `list_id`, waiting up to `wait` seconds for an
+    older store to give it up. False: still held; Conflict SUPERSEDED: a newer list came."""
+    deadline = time.time() + wait
+    while True:
+        now = time.time()
+        try:
+            campaigns.update(
+                campaign,
+                [CampaignModel.list_writer.set(ListWriterAttribute(list_id=list_id,
+                                                                   expires_at=now + lease))],
+                is_draft_list(list_id) & (
+                    CampaignModel.list_writer.does_not_exist()
+                    | (CampaignModel.list_writer.expires_at < now)),  # type: ignore[attr-defined]
+                REPLACED)
+            return True
+        except Conflict:
+            fresh = campaigns.get(campaign.brand_id, campaign.campaign_id)
+            if fresh.status != "DRAFT" or int(fresh.list_id or 0) != list_id:
+                raise Conflict(REPLACED, code="SUPERSEDED") from None
+        if time.time() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def release(campaign: CampaignModel, list_id: int) -> None:
+    """Give the writer slot up (every chunk sent has landed). A list left unfinished while it
+    is still the campaign's is abandoned: the campaign moves on to an empty list."""
+    mine: Any = CampaignModel.list_writer.list_id == list_id  # type: ignore[attr-defined]
+    try:
+        campaigns.update(campaign, [CampaignModel.list_writer.remove(),
+                                    CampaignModel.list_id.add(1),
+                                    CampaignModel.recipients_total.set(0),
+                                    CampaignModel.recipient_errors.set(0)],
+                         mine & (CampaignModel.list_id == list_id), "")
+    except Conflict:
+        # not ours any more when this fails too (its lease ran out and another store took it)
+        with contextlib.suppress(Conflict):
+            campaigns.update(campaign, [CampaignModel.list_writer.remove()], mine, "")
+
+
+def _still_current(campaign: CampaignModel, list_id: int,
+                   upload_id: str | None) -> recipient_lines.KeepGoing:
+    """Asked between chunks: is this list still the campaign's (read at most every
+    CHECK_EVERY_SECONDS)?"""
+    last = [time.monotonic()]
+
+    def check() -> bool:
+        if time.monotonic() - last[0] < CHECK_EVERY_SECONDS:
+            return True
+        last[0] = time.monotonic()
+        fresh = campaigns.get(campaign.brand_id, campaign.campaign_id)
+        upload_ok = upload_id is None or (fresh.upload is not None
+                                          and fresh.upload.upload_id == upload_id)
+        return fresh.status == "DRAFT" and int(fresh.list_id or 0) == list_id and upload_ok
+    return check
 
 
 def has_list(campaign: CampaignModel) -> bool:
@@ -133,27 +277,40 @@ def has_list(campaign: CampaignModel) -> bool:
 
 
 def forget_actions() -> list[Any]:
-    """The campaign's side of forgetting its list (with the write that makes it stale): no
-    recipients, no errors, no upload; launch then asks for a list."""
-    return [CampaignModel.recipients_total.set(0), CampaignModel.recipient_errors.set(0),
-            CampaignModel.upload.remove()]
+    """The campaign's side of forgetting its list (with the write that makes it stale): a new,
+    empty list (a store in progress is superseded), no upload; launch then asks for a list."""
+    return [CampaignModel.list_id.add(1), CampaignModel.recipients_total.set(0),
+            CampaignModel.recipient_errors.set(0), CampaignModel.upload.remove()]
 
 
-def delete_lines(campaign_id: str) -> None:
-    """The stored lines of a list the campaign has forgotten (forget_actions, written first:
-    the campaign never counts lines that are gone)."""
-    recipient_lines.delete_all(campaign_id)
+def delete_lines(campaign: CampaignModel) -> None:
+    """Delete the lines of lists the campaign has forgotten (forget_actions, written first),
+    if no store holds the writer slot; otherwise the next store deletes them (they are no
+    list's meanwhile: nothing shows or sends them)."""
+    list_id = int(campaign.list_id or 0)
+    try:
+        if not take_slot(campaign, list_id, TYPED_LEASE_SECONDS, 0):
+            return
+    except Conflict:
+        return  # a newer list came: its store deletes them
+    try:
+        recipient_lines.delete_all(campaign.campaign_id)
+    finally:
+        ours: Any = CampaignModel.list_writer.list_id == list_id  # type: ignore[attr-defined]
+        with contextlib.suppress(Conflict):
+            campaigns.update(campaign, [CampaignModel.list_writer.remove()], ours, "")
 
 
 # --- pages of the stored list -----------------------------------------------------------------
 
 def page(principal: Principal, campaign_id: str, errors: bool, limit: int,
          cursor: str | None) -> dict[str, Any]:
-    campaigns.get(principal.brand_id, campaign_id)  # scope: 404 for another brand's campaign
+    campaign = campaigns.get(principal.brand_id, campaign_id)  # 404 for another brand's
+    list_id = int(campaign.list_id or 0)
     if errors:
-        items, next_cursor = recipient_lines.page(campaign_id, limit, cursor)
+        items, next_cursor = recipient_lines.page(campaign_id, list_id, limit, cursor)
         return {"items": items, "next_cursor": next_cursor}
-    stored, next_cursor = messages.page(campaign_id, limit, cursor)
+    stored, next_cursor = messages.page(campaign_id, limit, cursor, list_id=list_id)
     return {"items": [line_view(m) for m in stored], "next_cursor": next_cursor}
 
 

@@ -99,6 +99,8 @@ def messages_csv(principal: Principal, campaign_id: str, now: float | None = Non
     writer = CsvWriter(MESSAGE_COLUMNS)
     batch: list[MessageModel] = []
     for message in messages.iter_campaign(campaign_id):
+        if not messages.in_list(message, int(campaign.list_id or 0)):
+            continue  # a line of a replaced list, not deleted yet: not a recipient
         batch.append(message)
         if len(batch) == 100:
             _write_messages(writer, principal.brand_id, campaign.channel, batch)

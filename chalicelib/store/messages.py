@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
@@ -83,13 +83,40 @@ def iter_campaign(campaign_id: str, consistent: bool = False) -> Iterator[Messag
     return MessageModel.query(campaign_id, consistent_read=consistent)
 
 
-def page(campaign_id: str, limit: int, cursor: str | None,
-         status: str | None = None) -> tuple[list[MessageModel], str | None]:
-    condition = MessageModel.status == status if status else None
+def of_list(list_id: int) -> Condition:
+    """The recipients of the campaign's list `list_id` (0: stored before lists had ids)."""
+    if list_id:
+        return MessageModel.list_id == list_id
+    condition: Condition = MessageModel.list_id.does_not_exist() | (MessageModel.list_id == 0)
+    return condition
+
+
+def in_list(message: MessageModel, list_id: int) -> bool:
+    return int(message.list_id or 0) == int(list_id or 0)
+
+
+def page(campaign_id: str, limit: int, cursor: str | None, status: str | None = None,
+         list_id: int = 0) -> tuple[list[MessageModel], str | None]:
+    """The recipients of the campaign's list (a page may hold fewer than `limit`)."""
+    condition = of_list(list_id)
+    if status:
+        condition &= MessageModel.status == status
     result = MessageModel.query(campaign_id, filter_condition=condition, limit=limit,
                                 last_evaluated_key=decode_cursor(cursor))
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key)
+
+
+def forget_pending(campaign_id: str, phone: str, list_id: int) -> bool:
+    """Delete a PENDING recipient of a list that is not (or no longer) the campaign's."""
+    try:
+        key(campaign_id, phone).delete(condition=(MessageModel.status == "PENDING")
+                                       & of_list(list_id))
+    except DeleteError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    return True
 
 
 def iter_due(until: float, shards: Sequence[str] | None = None) -> Iterator[DueMessage]:

@@ -139,6 +139,14 @@ class UploadAttribute(MapAttribute[str, Any]):
     updated_at = NumberAttribute(null=True)
 
 
+class ListWriterAttribute(MapAttribute[str, Any]):
+    """The one store allowed to write a campaign's list rows now (services/recipients.py): the
+    list it writes and when its lease ends, once the function writing it can no longer run."""
+
+    list_id = NumberAttribute()
+    expires_at = NumberAttribute()
+
+
 class CampaignLaunchIndex(GlobalSecondaryIndex["CampaignModel"]):
     class Meta:
         index_name = "launch-index"
@@ -171,6 +179,10 @@ class CampaignModel(Model):
     status = UnicodeAttribute(default="DRAFT")
     recipients_total = NumberAttribute(default=0)
     recipient_errors = NumberAttribute(default=0)
+    # The campaign's list: every stored line (message or rejected line) carries the id of the
+    # list it belongs to; the counts above, the pages and launch are about this list only.
+    list_id = NumberAttribute(default=0)
+    list_writer = ListWriterAttribute(null=True)  # a list is being stored
     consent = ConsentAttribute(null=True)
     fallback_from_number = UnicodeAttribute(null=True)  # prioritized: the SMS fallback's sender
     upload = UploadAttribute(null=True)
@@ -228,6 +240,7 @@ class MessageModel(Model):
     skill = UnicodeAttribute()
     channel = UnicodeAttribute()
     line = NumberAttribute(default=0)
+    list_id = NumberAttribute(null=True)  # the campaign's list this recipient belongs to
     text = UnicodeAttribute(null=True)
     fallback_text = UnicodeAttribute(null=True)  # prioritized: the SMS sent when not on WhatsApp
     variables = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -32,32 +32,41 @@ class RecipientErrorModel(Model):
     line = NumberAttribute(range_key=True)
     result = UnicodeAttribute()  # the per-line result as JSON (input, phone, errors...)
     upload_id = UnicodeAttribute(null=True)
+    list_id = NumberAttribute(null=True)  # the campaign's list this line belongs to
 
 
 register(RecipientErrorModel)
 
+KeepGoing = Callable[[], bool]
 
-def page(campaign_id: str, limit: int,
+
+def page(campaign_id: str, list_id: int, limit: int,
          cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    result = RecipientErrorModel.query(campaign_id, limit=limit,
+    """The rejected lines of the campaign's list `list_id` (a page may hold fewer than `limit`
+    while lines of a replaced list wait to be deleted)."""
+    condition = (RecipientErrorModel.list_id == list_id if list_id else
+                 RecipientErrorModel.list_id.does_not_exist() | (RecipientErrorModel.list_id == 0))
+    result = RecipientErrorModel.query(campaign_id, filter_condition=condition, limit=limit,
                                        last_evaluated_key=decode_cursor(cursor))
     items = [json.loads(item.result) for item in result]
     return items, encode_cursor(result.last_evaluated_key)
 
 
 def error_items(campaign_id: str, results: Iterable[dict[str, Any]],
-                upload_id: str | None) -> Iterable[Model]:
+                upload_id: str | None, list_id: int) -> Iterable[Model]:
     for result in results:
         yield RecipientErrorModel(campaign_id, result["line"], result=json.dumps(result),
-                                  upload_id=upload_id)
+                                  upload_id=upload_id, list_id=list_id)
 
 
 def delete_all(campaign_id: str) -> int:
+    """Every stored line of the campaign. Consistent reads: the lines a store that just stopped
+    wrote last are deleted too."""
     keys = [RecipientErrorModel(campaign_id, item.line) for item in RecipientErrorModel.query(
-        campaign_id, attributes_to_get=["campaign_id", "line"])]
+        campaign_id, attributes_to_get=["campaign_id", "line"], consistent_read=True)]
     delete_keys(keys)
     messages = [MessageModel(campaign_id, item.phone) for item in MessageModel.query(
-        campaign_id, attributes_to_get=["campaign_id", "phone"])]
+        campaign_id, attributes_to_get=["campaign_id", "phone"], consistent_read=True)]
     delete_keys(messages)
     return len(keys) + len(messages)
 
@@ -66,25 +75,26 @@ def delete_keys(items: Sequence[Model]) -> None:
     _write([{"DeleteRequest": {"Key": _key(item)}} for item in items], _table(items))
 
 
-def put_all(items: Sequence[Model], progress: Callable[[int], None] | None = None) -> int:
-    """BatchWriteItem from a few threads at once (a 100k-row list is 4,000 calls)."""
+def put_all(items: Sequence[Model], progress: Callable[[int], None] | None = None,
+            keep_going: KeepGoing | None = None) -> bool:
+    """BatchWriteItem from a few threads at once (a 100k-row list is 4,000 calls). False: it
+    stopped because keep_going said so (see _write)."""
     requests = [{"PutRequest": {"Item": item.serialize()}} for item in items]
-    _write(requests, _table(items), progress)
-    return len(requests)
+    return _write(requests, _table(items), progress, keep_going)
 
 
 def pending_message(campaign_id: str, phone: str, *, brand_id: str, skill: str, channel: str,
                     line: int, text: str | None, variables: list[str] | None,
                     fallback_text: str | None, zones: Sequence[str], country: str | None,
-                    now: float) -> dict[str, Any]:
+                    now: float, list_id: int) -> dict[str, Any]:
     """A PENDING MessageModel item, serialised as MessageModel.serialize() would (a test checks
     it); written by hand because pynamodb's serialize costs ~0.3 ms an item, 30 s for 100k."""
     stamp = {"N": repr(now)}
     item: dict[str, Any] = {
         "campaign_id": {"S": campaign_id}, "phone": {"S": phone}, "brand_id": {"S": brand_id},
         "skill": {"S": skill}, "channel": {"S": channel}, "line": {"N": str(line)},
-        "status": {"S": "PENDING"}, "attempts": {"N": "0"}, "created_at": stamp,
-        "updated_at": stamp, "zones": {"L": [{"S": z} for z in zones]},
+        "list_id": {"N": str(list_id)}, "status": {"S": "PENDING"}, "attempts": {"N": "0"},
+        "created_at": stamp, "updated_at": stamp, "zones": {"L": [{"S": z} for z in zones]},
     }
     if text is not None:
         item["text"] = {"S": text}
@@ -97,11 +107,11 @@ def pending_message(campaign_id: str, phone: str, *, brand_id: str, skill: str, 
     return item
 
 
-def put_messages(items: list[dict[str, Any]],
-                 progress: Callable[[int], None] | None = None) -> int:
+def put_messages(items: list[dict[str, Any]], progress: Callable[[int], None] | None = None,
+                 keep_going: KeepGoing | None = None) -> bool:
     meta: Any = MessageModel.Meta
-    _write([{"PutRequest": {"Item": item}} for item in items], str(meta.table_name), progress)
-    return len(items)
+    return _write([{"PutRequest": {"Item": item}} for item in items], str(meta.table_name),
+                  progress, keep_going)
 
 
 def _table(items: Sequence[Model]) -> str:
@@ -122,9 +132,14 @@ def _key(item: Model) -> dict[str, Any]:
 
 
 def _write(requests: list[dict[str, Any]], table: str,
-           progress: Callable[[int], None] | None = None) -> None:
+           progress: Callable[[int], None] | None = None,
+           keep_going: KeepGoing | None = None) -> bool:
+    """Write in chunks from WRITERS threads. Chunks are handed out one at a time and
+    `keep_going` is asked before each: once it says no, nothing more is sent. Whether it stops
+    or fails, it returns only when every chunk already sent has landed, so a caller that then
+    gives up its right to write knows none of its writes is still on its way."""
     if not requests:
-        return
+        return True
     client = aws.client("dynamodb")
     lock = threading.Lock()
     done = [0]
@@ -144,7 +159,18 @@ def _write(requests: list[dict[str, Any]], table: str,
                 done[0] += len(chunk)
                 progress(done[0])
 
-    chunks = [requests[i:i + BATCH] for i in range(0, len(requests), BATCH)]
+    completed = True
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        for future in [pool.submit(send, chunk) for chunk in chunks]:
+        running: set[Future[None]] = set()
+        for start in range(0, len(requests), BATCH):
+            if len(running) >= WRITERS:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()
+            if keep_going is not None and not keep_going():
+                completed = False
+                break
+            running.add(pool.submit(send, requests[start:start + BATCH]))
+        for future in running:
             future.result()
+    return completed

@@ -271,7 +271,7 @@ def test_hand_written_message_items_match_the_model(variables: list[str] | None,
 
     fields: dict[str, object] = dict(brand_id="b", skill="sales", channel="prioritized", line=7,
                                      text="Hi", variables=variables, fallback_text=fallback,
-                                     zones=["America/New_York"], country="US")
+                                     zones=["America/New_York"], country="US", list_id=3)
     model = MessageModel("cmp_1", "+12125550101", status="PENDING", created_at=1700000000.25,
                          updated_at=1700000000.25, **fields)  # type: ignore[arg-type]
     assert pending_message("cmp_1", "+12125550101", now=1700000000.25,

@@ -53,7 +53,7 @@ def test_list_pages_filters_by_phone_and_exports_csv(api: Api, twilio: Twilio,
     response = api.client.http.get("/optouts?format=csv", headers=brand.auth("admin"))
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.body.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.body.decode("utf-8-sig"))))
     assert sorted(r["phone"] for r in rows) == phones
     assert {r["source"] for r in rows} == {"admin", "keyword"}
     assert all(r["created_at"] for r in rows)
@@ -73,3 +73,22 @@ def test_bad_input_names_the_field(api: Api, brand: Brand) -> None:
     assert status == 400 and body["error"]["details"][0]["field"] == "format"
     status, body = api.call("GET", "/optouts?cursor=zzz", brand, role="admin")
     assert status == 400 and body["error"]["details"][0]["field"] == "cursor"
+
+
+def test_the_csv_export_cannot_run_a_formula_in_a_spreadsheet(api: Api, brand: Brand) -> None:
+    # An admin key's label is free text and becomes the opt-out's `by`: a label starting with
+    # = + - @ must reach the spreadsheet as text, as in every other export.
+    from chalicelib.services import auth
+
+    labels = ['=HYPERLINK("http://evil.example","x")', "+SUM(1,2)", "-2+3", "@cmd"]
+    for n, label in enumerate(labels):
+        _, secret = auth.create_key(brand.brand_id, "admin", label=label)
+        response = api.client.http.put(f"/optouts/+1212555{191 + n:04d}",
+                                       headers={"Authorization": f"Bearer {secret}"}, body=b"")
+        assert response.status_code == 201, response.body
+
+    response = api.client.http.get("/optouts?format=csv", headers=brand.auth("admin"))
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.body.decode("utf-8-sig"))))
+    assert sorted(r["by"] for r in rows) == sorted("'" + label for label in labels)
+    assert sorted(r["phone"] for r in rows) == [f"+1212555{n:04d}" for n in range(191, 195)]
