@@ -67,9 +67,13 @@ class Settings:
     # --- inbound (issue 5): read when used, like table_name ---
     @property
     def webhook_base_url(self) -> str:
-        """The public URL the gateway calls our webhooks at, up to the path (stage path or custom
-        domain included): WEBHOOK_BASE_URL, else PUBLIC_BASE_URL. Signatures are checked on it."""
-        return (_env("WEBHOOK_BASE_URL") or self.public_base_url).rstrip("/")
+        """The configured public URL of our webhooks, up to the path (stage path or custom domain
+        included): WEBHOOK_BASE_URL, else PUBLIC_BASE_URL (the template's PublicBaseUrl
+        parameter, empty by default), else API_BASE_URL (the deployed API's stage URL, which the
+        template gives the send consumer for status callbacks). Empty in the API function on
+        AWS: webhooks are then checked on the URL of the request (messaging/webhooks.py)."""
+        return (_env("WEBHOOK_BASE_URL") or self.public_base_url
+                or _env("API_BASE_URL")).rstrip("/")
 
     @property
     def event_bus_name(self) -> str:

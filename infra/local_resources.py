@@ -30,6 +30,8 @@ def create_resources(endpoint: str, stage: str = "dev") -> dict[str, str]:
     events = session.client("events", endpoint_url=endpoint)
     refs: dict[str, Any] = {"Stage": stage, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
                             "AWS::StackName": f"proactive-{stage}", "AWS::Partition": "aws"}
+    for name, parameter in fragment.get("Parameters", {}).items():
+        refs.setdefault(name, parameter.get("Default", ""))  # e.g. PublicBaseUrl: "" (unset)
     attrs: dict[tuple[str, str], Any] = {}
     resolver = Resolver(refs, attrs)
     resources: dict[str, Any] = fragment.get("Resources", {})

@@ -39,9 +39,10 @@ ERROR_MEANINGS = {
 
 
 def receive(raw_body: bytes | str | None, signature: str | None,
-            query: Mapping[str, str] | None = None, now: float | None = None) -> dict[str, Any]:
+            query: Mapping[str, str] | None = None, now: float | None = None,
+            base_url: str = "") -> dict[str, Any]:
     settings = get_settings()
-    form = webhooks.signed_form(raw_body, signature, settings.webhook_base_url,
+    form = webhooks.signed_form(raw_body, signature, base_url or settings.webhook_base_url,
                                 webhooks.STATUS_PATH, secrets.twilio_auth_token(), query)
     now = time.time() if now is None else now
     sid = form.get("MessageSid") or form.get("SmsSid") or ""

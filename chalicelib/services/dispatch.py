@@ -349,7 +349,7 @@ class Dispatcher:
         # The provider drops the message when the window closes (Twilio allows at most 10 h).
         validity = int(min(MAX_VALIDITY_SECONDS,
                            scheduler.seconds_until_close(claimed.zones, window, now)))
-        base = self.settings.public_base_url
+        base = self.settings.webhook_base_url
         callback = f"{base}/webhooks/twilio/status" if base else None
         cid = campaign.campaign_id
         try:

@@ -39,10 +39,11 @@ def on_opted_out(brand_id: str, phone: str, campaign_id: str | None, skill: str 
 
 
 def receive(raw_body: bytes | str | None, signature: str | None,
-            query: Mapping[str, str] | None = None, now: float | None = None) -> dict[str, Any]:
+            query: Mapping[str, str] | None = None, now: float | None = None,
+            base_url: str = "") -> dict[str, Any]:
     """Handle one inbound webhook; returns what was done (for logs and tests)."""
     settings = get_settings()
-    form = webhooks.signed_form(raw_body, signature, settings.webhook_base_url,
+    form = webhooks.signed_form(raw_body, signature, base_url or settings.webhook_base_url,
                                 webhooks.INBOUND_PATH, secrets.twilio_auth_token(), query)
     now = time.time() if now is None else now
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
