@@ -35,6 +35,8 @@ class Settings:
     # functions read them at run time (chalicelib/secrets.py), never from plain variables.
     twilio_auth_token_param: str = ""
     whatsapp_app_secret_param: str = ""
+    # The key of the pagination cursors (store/paging.py): a secret the template generates.
+    cursor_key_param: str = ""
     # Default API rate limit of a brand (requests/s and burst) unless the brand has its own.
     api_rate_default: float = 10.0
     api_burst_default: int = 20
@@ -117,6 +119,7 @@ def get_settings() -> Settings:
         public_base_url=_env("PUBLIC_BASE_URL").rstrip("/"),
         twilio_auth_token_param=_env("TWILIO_AUTH_TOKEN_PARAM"),
         whatsapp_app_secret_param=_env("WHATSAPP_APP_SECRET_PARAM"),
+        cursor_key_param=_env("CURSOR_KEY_PARAM"),
         api_rate_default=float(_env("API_RATE_DEFAULT", "10")),
         api_burst_default=int(_env("API_BURST_DEFAULT", "20")),
         gateway_timeout_seconds=float(_env("GATEWAY_TIMEOUT_SECONDS", "10")),

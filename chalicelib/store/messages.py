@@ -86,10 +86,11 @@ def iter_campaign(campaign_id: str, consistent: bool = False) -> Iterator[Messag
 def page(campaign_id: str, limit: int, cursor: str | None,
          status: str | None = None) -> tuple[list[MessageModel], str | None]:
     condition = MessageModel.status == status if status else None
+    scope = f"messages#{campaign_id}#{status or ''}"
     result = MessageModel.query(campaign_id, filter_condition=condition, limit=limit,
-                                last_evaluated_key=decode_cursor(cursor))
+                                last_evaluated_key=decode_cursor(cursor, scope))
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, scope)
 
 
 def iter_due(until: float, shards: Sequence[str] | None = None) -> Iterator[DueMessage]:

@@ -39,10 +39,11 @@ register(RecipientErrorModel)
 
 def page(campaign_id: str, limit: int,
          cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    scope = f"recipient-errors#{campaign_id}"
     result = RecipientErrorModel.query(campaign_id, limit=limit,
-                                       last_evaluated_key=decode_cursor(cursor))
+                                       last_evaluated_key=decode_cursor(cursor, scope))
     items = [json.loads(item.result) for item in result]
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, scope)
 
 
 def error_items(campaign_id: str, results: Iterable[dict[str, Any]],
