@@ -34,7 +34,6 @@ class Settings:
     # Names of the SSM parameters (SecureString) or Secrets Manager ARNs holding secrets; the
     # functions read them at run time (chalicelib/secrets.py), never from plain variables.
     twilio_auth_token_param: str = ""
-    whatsapp_app_secret_param: str = ""
     # The key of the pagination cursors (store/paging.py): a secret the template generates.
     cursor_key_param: str = ""
     # Default API rate limit of a brand (requests/s and burst) unless the brand has its own.
@@ -118,7 +117,6 @@ def get_settings() -> Settings:
         twilio_api_base=_env("TWILIO_API_BASE") or None,
         public_base_url=_env("PUBLIC_BASE_URL").rstrip("/"),
         twilio_auth_token_param=_env("TWILIO_AUTH_TOKEN_PARAM"),
-        whatsapp_app_secret_param=_env("WHATSAPP_APP_SECRET_PARAM"),
         cursor_key_param=_env("CURSOR_KEY_PARAM"),
         api_rate_default=float(_env("API_RATE_DEFAULT", "10")),
         api_burst_default=int(_env("API_BURST_DEFAULT", "20")),
@@ -137,10 +135,11 @@ def reset_settings() -> None:
     from chalicelib.messaging import gateway
     from chalicelib.store import models
 
-    gateway.get_gateway.cache_clear()
+    gateway.forget_clients()
     models.bind_models()
     from chalicelib import secrets
-    from chalicelib.services import ratelimit
+    from chalicelib.services import gateways, ratelimit
 
     secrets.forget()
     ratelimit.forget_all()
+    gateways.forget()

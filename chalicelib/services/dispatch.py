@@ -30,8 +30,8 @@ from typing import Any
 from chalicelib.config import get_settings
 from chalicelib.domain import scheduler
 from chalicelib.logging import logger
-from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError, get_gateway
-from chalicelib.services import analytics, queues
+from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError
+from chalicelib.services import analytics, gateways, queues
 from chalicelib.store import brands, campaigns, limits, messages, optouts, templates
 from chalicelib.store.models import CampaignModel, MessageModel
 
@@ -242,7 +242,8 @@ class Dispatcher:
         intervals = {
             f"campaign#{campaign.campaign_id}": slot_interval(float(campaign.send_rate), margin),
             f"sender#{sender}": slot_interval(rate, margin)}
-        get_gateway()  # built before the first slot, so no send starts late for it
+        # Built (credentials read) before the first slot, so no send starts late for it.
+        gateways.for_brand(campaign.brand_id).client()
         first, gap, granted = limits.reserve_within(intervals, len(ready), self.clock,
                                                     SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
         # Over the limit (the sender is busy with other campaigns, or this batch is bigger than
@@ -352,11 +353,12 @@ class Dispatcher:
         base = self.settings.webhook_base_url
         callback = f"{base}/webhooks/twilio/status" if base else None
         cid = campaign.campaign_id
+        gateway = gateways.for_brand(campaign.brand_id)  # the brand's own account, if it has one
         try:
             if claimed.channel == "whatsapp":
                 content_sid = _content_sid(campaign)
                 variables = {str(i + 1): v for i, v in enumerate(message.variables or [])}
-                sent = get_gateway().send(
+                sent = gateway.send(
                     to=f"whatsapp:{item.phone}", from_=f"whatsapp:{claimed.sender}",
                     content_sid=content_sid, content_variables=json.dumps(variables),
                     status_callback=callback, validity_seconds=validity)
@@ -364,8 +366,8 @@ class Dispatcher:
                 body = message.text or ""
                 if campaign.channel == "prioritized":
                     body = message.fallback_text or message.text or ""
-                sent = get_gateway().send(to=item.phone, from_=claimed.sender, body=body,
-                                          status_callback=callback, validity_seconds=validity)
+                sent = gateway.send(to=item.phone, from_=claimed.sender, body=body,
+                                    status_callback=callback, validity_seconds=validity)
         except GatewayError as error:
             self._gateway_failed(campaign, claimed, error)
             return
