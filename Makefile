@@ -61,13 +61,15 @@ onboard: $(VENV)/.installed
 	  $(if $(SECRET_REF),--gateway-secret-ref "$(SECRET_REF)") $(if $(AWS),--aws)
 
 ## Deploy the packaged template with CloudFormation (needs AWS credentials and the stage's SSM
-## secrets; see README "Deploy to AWS"). Not run in CI.
+## secret; see README "Deploy to AWS"; PUBLIC_BASE_URL=https://... for a custom domain). Not run
+## in CI.
 deploy: package
 	@test -n "$(DEPLOY_BUCKET)" || { echo "set DEPLOY_BUCKET=<an S3 bucket for the code>"; exit 2; }
 	aws cloudformation package --template-file dist/sam.json \
 	  --s3-bucket $(DEPLOY_BUCKET) --output-template-file dist/packaged.yaml
 	aws cloudformation deploy --template-file dist/packaged.yaml \
-	  --stack-name proactive-$(STAGE) --capabilities CAPABILITY_IAM
+	  --stack-name proactive-$(STAGE) --capabilities CAPABILITY_IAM \
+	  $(if $(PUBLIC_BASE_URL),--parameter-overrides PublicBaseUrl=$(PUBLIC_BASE_URL))
 
 ## Recount the counters from the messages table of the running stack (or ENDPOINT=http://...).
 reconcile: $(VENV)/.installed

@@ -258,11 +258,19 @@ def _twiml() -> Response:
     return Response(body=EMPTY_TWIML, status_code=200, headers={"Content-Type": "text/xml"})
 
 
+def _webhook_base_url(route_path: str) -> str:
+    """The public URL the gateway called, up to `route_path`: the configured override, else
+    the request's own (Host header and stage, as API Gateway delivers it)."""
+    request = _request()
+    return (config.get_settings().webhook_base_url
+            or webhooks.request_base_url(request.headers, request.context or {}, route_path))
+
+
 @route(webhooks.INBOUND_PATH, methods=["POST"], content_types=FORM)
 def twilio_inbound() -> Response:
     request = _request()
     inbound.receive(request.raw_body, request.headers.get(webhooks.SIGNATURE_HEADER),
-                    request.query_params)
+                    request.query_params, base_url=_webhook_base_url(webhooks.INBOUND_PATH))
     return _twiml()
 
 
@@ -278,7 +286,7 @@ def apply_inbound(event: Any) -> dict[str, Any]:
 def twilio_status() -> Response:
     request = _request()
     delivery.receive(request.raw_body, request.headers.get(webhooks.SIGNATURE_HEADER),
-                     request.query_params)
+                     request.query_params, base_url=_webhook_base_url(webhooks.STATUS_PATH))
     return _twiml()
 
 

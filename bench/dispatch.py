@@ -99,8 +99,7 @@ def _run(moto_url: str, sandbox_url: str) -> None:
 
     env = create_resources(moto_url)
     # the gateway's credentials by reference, as on AWS (SSM SecureString)
-    put_local_secrets(moto_url, {env["TWILIO_AUTH_TOKEN_PARAM"]: "bench-token",
-                                 env["WHATSAPP_APP_SECRET_PARAM"]: "bench-app-secret"})
+    put_local_secrets(moto_url, {env["TWILIO_AUTH_TOKEN_PARAM"]: "bench-token"})
     os.environ.update(env)
     os.environ.update({
         "AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing",

@@ -34,7 +34,8 @@ class Settings:
     # Names of the SSM parameters (SecureString) or Secrets Manager ARNs holding secrets; the
     # functions read them at run time (chalicelib/secrets.py), never from plain variables.
     twilio_auth_token_param: str = ""
-    whatsapp_app_secret_param: str = ""
+    # The key of the pagination cursors (store/paging.py): a secret the template generates.
+    cursor_key_param: str = ""
     # Default API rate limit of a brand (requests/s and burst) unless the brand has its own.
     api_rate_default: float = 10.0
     api_burst_default: int = 20
@@ -67,9 +68,13 @@ class Settings:
     # --- inbound (issue 5): read when used, like table_name ---
     @property
     def webhook_base_url(self) -> str:
-        """The public URL the gateway calls our webhooks at, up to the path (stage path or custom
-        domain included): WEBHOOK_BASE_URL, else PUBLIC_BASE_URL. Signatures are checked on it."""
-        return (_env("WEBHOOK_BASE_URL") or self.public_base_url).rstrip("/")
+        """The configured public URL of our webhooks, up to the path (stage path or custom domain
+        included): WEBHOOK_BASE_URL, else PUBLIC_BASE_URL (the template's PublicBaseUrl
+        parameter, empty by default), else API_BASE_URL (the deployed API's stage URL, which the
+        template gives the send consumer for status callbacks). Empty in the API function on
+        AWS: webhooks are then checked on the URL of the request (messaging/webhooks.py)."""
+        return (_env("WEBHOOK_BASE_URL") or self.public_base_url
+                or _env("API_BASE_URL")).rstrip("/")
 
     @property
     def event_bus_name(self) -> str:
@@ -121,7 +126,7 @@ def get_settings() -> Settings:
         twilio_api_base=_env("TWILIO_API_BASE") or None,
         public_base_url=_env("PUBLIC_BASE_URL").rstrip("/"),
         twilio_auth_token_param=_env("TWILIO_AUTH_TOKEN_PARAM"),
-        whatsapp_app_secret_param=_env("WHATSAPP_APP_SECRET_PARAM"),
+        cursor_key_param=_env("CURSOR_KEY_PARAM"),
         api_rate_default=float(_env("API_RATE_DEFAULT", "10")),
         api_burst_default=int(_env("API_BURST_DEFAULT", "20")),
         gateway_timeout_seconds=float(_env("GATEWAY_TIMEOUT_SECONDS", "10")),
@@ -139,10 +144,11 @@ def reset_settings() -> None:
     from chalicelib.messaging import gateway
     from chalicelib.store import models
 
-    gateway.get_gateway.cache_clear()
+    gateway.forget_clients()
     models.bind_models()
     from chalicelib import secrets
-    from chalicelib.services import ratelimit
+    from chalicelib.services import gateways, ratelimit
 
     secrets.forget()
     ratelimit.forget_all()
+    gateways.forget()

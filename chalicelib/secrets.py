@@ -1,4 +1,4 @@
-"""Secrets (gateway auth tokens, the WhatsApp app secret) read at run time from SSM Parameter
+"""Secrets (gateway credentials, the pagination cursor key) read at run time from SSM Parameter
 Store (SecureString) or Secrets Manager. The environment holds only the parameter's NAME (e.g.
 TWILIO_AUTH_TOKEN_PARAM=/proactive/prod/twilio/auth-token), never the secret; values are cached
 for a few minutes so a rotated secret is picked up without a deploy.
@@ -21,10 +21,6 @@ _cache: dict[str, tuple[float, str]] = {}
 _lock = threading.Lock()
 
 
-class SecretMissing(Exception):
-    pass
-
-
 def get_secret(ref: str) -> str:
     """The value behind `ref`: an SSM parameter name, or a Secrets Manager ARN/name prefixed
     with 'secretsmanager:'."""
@@ -37,6 +33,17 @@ def get_secret(ref: str) -> str:
     with _lock:
         _cache[ref] = (now, value)
     return value
+
+
+def reread(ref: str | None, read_before: float) -> None:
+    """Read `ref` (None: the stage's gateway credentials) again on its next use, if the value
+    cached was read before `read_before` (when the refused request started): a burst of
+    refusals (every send of a batch getting 401 after a rotation) makes one read, not one each."""
+    ref = ref or get_settings().twilio_auth_token_param
+    with _lock:
+        cached = _cache.get(ref)
+        if cached is not None and cached[0] < read_before:
+            del _cache[ref]
 
 
 def _read(ref: str) -> str:
@@ -62,18 +69,6 @@ def gateway_credentials(ref: str | None = None) -> tuple[str, str]:
         return str(data.get("account_sid") or settings.twilio_account_sid), str(
             data["auth_token"])
     return settings.twilio_account_sid, value
-
-
-def twilio_auth_token() -> str:
-    """The stage's gateway auth token (webhook signatures are checked with it)."""
-    return gateway_credentials()[1]
-
-
-def whatsapp_app_secret() -> str:
-    ref = get_settings().whatsapp_app_secret_param
-    if not ref:
-        raise SecretMissing("WHATSAPP_APP_SECRET_PARAM is not set for this stage")
-    return get_secret(ref)
 
 
 def forget() -> None:

@@ -4,6 +4,7 @@ the functions would get from the packaged template (Globals), resolved to the lo
 from __future__ import annotations
 
 import json
+import secrets as secrets_module
 from typing import Any
 
 import boto3
@@ -14,7 +15,7 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 _EMULATED = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket",
-             "AWS::Events::EventBus")
+             "AWS::Events::EventBus", "AWS::SecretsManager::Secret")
 _TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
                "LocalSecondaryIndexes", "StreamSpecification", "BillingMode")
 
@@ -126,6 +127,15 @@ def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any
                                CORSConfiguration=_s3_cors(props["CorsConfiguration"]))
         refs[name] = bucket
         attrs[(name, "Arn")] = f"arn:aws:s3:::{bucket}"
+    elif cfn_type == "AWS::SecretsManager::Secret":
+        # A generated secret (GenerateSecretString), as CloudFormation makes it: random.
+        secrets = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            region_name=REGION).client("secretsmanager", endpoint_url=sqs.meta.endpoint_url)
+        arn = secrets.create_secret(Name=props.get("Name", name),
+                                    SecretString=secrets_module.token_hex(32))["ARN"]
+        refs[name] = arn
+        attrs[(name, "Id")] = arn
     elif cfn_type == "AWS::Events::EventBus" and events is not None:
         bus = props.get("Name", name)
         arn = events.create_event_bus(Name=bus)["EventBusArn"]

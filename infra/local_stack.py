@@ -42,7 +42,6 @@ from infra.template import gateway_response, load_fragment
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
-SANDBOX_WHATSAPP_APP_SECRET = "sandbox-whatsapp-app-secret"
 # How long stop() lets invocations in flight finish (a send batch waits at most ~10 s for slots).
 STOP_TIMEOUT_SECONDS = 30.0
 
@@ -157,7 +156,6 @@ class LocalStack:
         # The sandbox's auth token goes into moto's SSM, as ops put the real one on AWS.
         put_local_secrets(self.moto_url, {
             resource_env["TWILIO_AUTH_TOKEN_PARAM"]: SANDBOX_AUTH_TOKEN,
-            resource_env["WHATSAPP_APP_SECRET_PARAM"]: SANDBOX_WHATSAPP_APP_SECRET,
         })
         self._set_env({
             **resource_env,

@@ -31,25 +31,39 @@ def stage_parameter_prefix(stage: str) -> str:
 
 
 def check_secret_ref(ref: str, stage: str) -> str | None:
-    """What is wrong with a gateway credentials reference, or None. The functions may read only
-    parameters under /proactive/<stage>/ and secrets named proactive/<stage>/... (iam.yaml)."""
-    if ref.startswith("arn:aws:secretsmanager:"):
-        if f":secret:proactive/{stage}/" not in ref:
-            return f"a Secrets Manager secret must be named proactive/{stage}/..."
+    """What is wrong with a gateway credentials reference, or None: out of the functions' reach
+    (services/onboarding.py), missing, not encrypted, or (a brand's own account) not the JSON
+    {"account_sid", "auth_token"} the functions need to act as that account."""
+    from chalicelib.services.onboarding import gateway_ref_problem
+
+    problem = gateway_ref_problem(ref, stage)
+    if problem:
+        return problem
+    if ref.startswith("arn:aws:secretsmanager:") or ref.startswith("secretsmanager:"):
         try:
-            boto3.client("secretsmanager").describe_secret(SecretId=ref)
+            value = boto3.client("secretsmanager").get_secret_value(
+                SecretId=ref.removeprefix("secretsmanager:"))["SecretString"]
         except ClientError as exc:
             return f"cannot find the secret: {exc.response['Error']['Message']}"
-        return None
-    if not ref.startswith(stage_parameter_prefix(stage)):
-        return (f"an SSM parameter must be under {stage_parameter_prefix(stage)} (the functions "
-                "may read nothing else)")
+    else:
+        try:
+            parameter = boto3.client("ssm").get_parameter(Name=ref, WithDecryption=True)[
+                "Parameter"]
+        except ClientError as exc:
+            return f"cannot find the SSM parameter {ref}: {exc.response['Error']['Code']}"
+        if parameter.get("Type") != "SecureString":
+            return f"{ref} must be a SecureString parameter"
+        value = parameter["Value"]
+    if ref == f"{stage_parameter_prefix(stage)}twilio/auth-token":
+        return None  # the stage's own: the token alone is fine (TWILIO_ACCOUNT_SID names it)
     try:
-        parameter = boto3.client("ssm").get_parameter(Name=ref)["Parameter"]
-    except ClientError as exc:
-        return f"cannot find the SSM parameter {ref}: {exc.response['Error']['Code']}"
-    if parameter.get("Type") != "SecureString":
-        return f"{ref} must be a SecureString parameter"
+        data = json.loads(value)
+    except ValueError:
+        data = None
+    if not (isinstance(data, dict) and str(data.get("account_sid", "")).startswith("AC")
+            and data.get("auth_token")):
+        return ('a brand\'s own credentials must be JSON {"account_sid": "AC...", '
+                '"auth_token": "..."}')
     return None
 
 

@@ -19,6 +19,11 @@ Look-ups, as Twilio answers them (the send path reconciles ambiguous sends with 
 GET /2010-04-01/Accounts/{sid}/Messages.json?To=&From=&DateSent>=&DateSent<=&PageSize= (newest
 first) and GET /2010-04-01/Accounts/{sid}/Messages/{MessageSid}.json.
 
+Accounts: `POST /sandbox/accounts` {account_sid: auth_token, ...} (or `Sandbox.set_accounts`)
+makes the sandbox check credentials like Twilio: a request for an account with another token (or
+for an account it does not know) gets 401, code 20003; status callbacks of a message are signed
+with its account's token. With no accounts set (the default) any credentials are accepted.
+
 Fault injection (`POST /sandbox/faults` with a JSON object, or `SandboxServer(faults=...)` /
 `LocalStack(faults=...)`; `GET` shows it, `DELETE` clears it). Shares are probabilities per
 send request, drawn in this order:
@@ -134,6 +139,25 @@ class Sandbox:
         self.contents = ContentStore()
         self.set_faults(faults or Faults())
         self.refused = 0  # send requests answered with an injected error
+        self.accounts: dict[str, str] = {}  # account SID -> auth token; empty: no check
+
+    def set_accounts(self, accounts: dict[str, str]) -> None:
+        """The accounts and their auth tokens (replacing the previous ones); {} stops checking."""
+        with self.lock:
+            self.accounts = dict(accounts)
+
+    def authenticate(self, account_sid: str, username: str, password: str) -> bool:
+        """Twilio's check: the credentials are the account's own (always true without
+        accounts)."""
+        with self.lock:
+            if not self.accounts:
+                return True
+            token = self.accounts.get(account_sid)
+        return token is not None and username == account_sid and password == token
+
+    def token_of(self, account_sid: str) -> str | None:
+        with self.lock:
+            return self.accounts.get(account_sid)
 
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
@@ -262,7 +286,8 @@ class Sandbox:
     def schedule_callbacks(self, message: SandboxMessage) -> None:
         hooks = self._hooks()
         settings = hooks.callbacks
-        if settings.mode == "off" or not message.status_callback or not hooks.auth_token:
+        if settings.mode == "off" or not message.status_callback or not (
+                hooks.auth_token or self.token_of(message.account_sid)):
             return
         phone = message.to.split(":", 1)[-1]
         outcome = settings.outcomes.get(phone) or (
@@ -285,7 +310,8 @@ class Sandbox:
             form = {"MessageSid": message.sid, "SmsSid": message.sid,
                     "AccountSid": message.account_sid, "From": message.from_, "To": message.to,
                     "SmsStatus": extra["MessageStatus"], "ApiVersion": "2010-04-01", **extra}
-            status = self.post_signed(message.status_callback or "", form)
+            status = self.post_signed(message.status_callback or "", form,
+                                      self.token_of(message.account_sid))
             hooks = self._hooks()
             with self.lock:
                 hooks.sent.append(
@@ -314,8 +340,10 @@ class Sandbox:
         status = self.post_signed(url, form)
         return 200, {"sid": sid, "webhook_status": status}
 
-    def post_signed(self, url: str, form: dict[str, str]) -> int:
-        signature = RequestValidator(self._hooks().auth_token).compute_signature(url, form)
+    def post_signed(self, url: str, form: dict[str, str], token: str | None = None) -> int:
+        """POST `form` to `url` signed with `token` (default: the webhooks' token)."""
+        signature = RequestValidator(token or self._hooks().auth_token).compute_signature(url,
+                                                                                           form)
         request = urllib.request.Request(
             url, data=urlencode(form).encode(), method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
@@ -424,17 +452,38 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
 
-        def _account(self) -> str:
+        def _credentials(self) -> tuple[str, str]:
             import base64
 
             auth = self.headers.get("Authorization") or ""
             try:
-                return base64.b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[0]
+                user, _, password = base64.b64decode(auth.split(" ", 1)[1]).decode().partition(
+                    ":")
             except (IndexError, ValueError):
-                return "AC" + "0" * 32
+                return "AC" + "0" * 32, ""
+            return user, password
+
+        def _account(self) -> str:
+            return self._credentials()[0]
+
+        def _refused(self, path: str) -> bool:
+            """Answer 401 like Twilio unless the request's credentials are its account's."""
+            if not (path.startswith(MESSAGES_PATH) or path.startswith(CONTENT_PATH)):
+                return False
+            user, password = self._credentials()
+            account = (path[len(MESSAGES_PATH):].split("/", 1)[0]
+                       if path.startswith(MESSAGES_PATH) else user)
+            if sandbox.authenticate(account, user, password):
+                return False
+            self._body()  # read it, so the connection stays usable
+            self._send(401, {"code": 20003, "message": "Authenticate", "status": 401,
+                             "more_info": "https://www.twilio.com/docs/errors/20003"})
+            return True
 
         def do_GET(self) -> None:  # noqa: N802
             path = urlparse(self.path).path
+            if self._refused(path):
+                return
             if path.startswith(CONTENT_PATH + "/"):
                 parts = path[len(CONTENT_PATH) + 1:].split("/")
                 if len(parts) == 1:
@@ -485,6 +534,8 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             path = urlparse(self.path).path
+            if self._refused(path):
+                return
             body = self._body()
             if path.startswith(CONTENT_PATH):
                 try:
@@ -504,6 +555,16 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 status, payload = sandbox.accept(account_sid, form)
                 with contextlib.suppress(OSError):  # the client gave up (timeout after accept)
                     self._send(status, payload)
+            elif path == "/sandbox/accounts":
+                try:
+                    accounts = json.loads(body or b"{}")
+                    if not isinstance(accounts, dict):
+                        raise ValueError("the body must be a JSON object {account_sid: token}")
+                except ValueError as exc:
+                    self._send(400, {"code": 21000, "message": str(exc), "status": 400})
+                    return
+                sandbox.set_accounts({str(k): str(v) for k, v in accounts.items()})
+                self._send(200, {"accounts": sorted(accounts)})
             elif path in ("/sandbox/reply", "/sandbox/callbacks"):
                 self._send(*_webhook_route(sandbox, path, body))
             elif path == "/sandbox/faults":

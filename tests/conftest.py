@@ -111,8 +111,7 @@ def aws(moto_url: str, sandbox_server: SandboxServer,
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
     env = create_resources(moto_url)
     # Secrets by reference, as on AWS: the *_PARAM variables name SSM SecureString parameters.
-    put_local_secrets(moto_url, {env["TWILIO_AUTH_TOKEN_PARAM"]: "test-token",
-                                 env["WHATSAPP_APP_SECRET_PARAM"]: "test-app-secret"})
+    put_local_secrets(moto_url, {env["TWILIO_AUTH_TOKEN_PARAM"]: "test-token"})
     env.update(BASE_ENV)
     env.update({
         "AWS_ENDPOINT_URL": moto_url,

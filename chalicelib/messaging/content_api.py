@@ -17,7 +17,11 @@ from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
 from chalicelib import secrets
 from chalicelib.config import get_settings
-from chalicelib.messaging.gateway import REQUEST_TIMEOUT_SECONDS, classify
+from chalicelib.messaging.gateway import (
+    REQUEST_TIMEOUT_SECONDS,
+    classify,
+    with_fresh_credentials,
+)
 
 # Twilio's approval statuses -> ours (TemplateModel.status).
 STATUS_MAP = {
@@ -78,12 +82,45 @@ def _approval(status: str | None, reason: str | None) -> Approval:
     return Approval(STATUS_MAP.get((status or "").lower(), "PENDING"), reason or None)
 
 
-def get_content_api() -> ContentApi:
-    account_sid, auth_token = secrets.gateway_credentials()  # by reference (SSM), as sends
-    return _content_api(account_sid, auth_token, get_settings().twilio_api_base)
+class BrandContentApi:
+    """The Content API of one credentials reference (a brand's own, else the stage's): like
+    messaging/gateway.Gateway, credentials read by reference on each call and a 401 re-reads
+    them once."""
+
+    def __init__(self, secret_ref: str | None) -> None:
+        self.secret_ref = secret_ref
+
+    def client(self) -> ContentApi:
+        account_sid, auth_token = secrets.gateway_credentials(self.secret_ref)
+        return _content_api(account_sid, auth_token, get_settings().twilio_api_base)
+
+    def create(self, *, name: str, language: str, body: str, variable_count: int) -> str:
+        def request(api: ContentApi) -> str:
+            return api.create(name=name, language=language, body=body,
+                              variable_count=variable_count)
+
+        return with_fresh_credentials(self.secret_ref, self.client, request)
+
+    def submit(self, sid: str, *, name: str, category: str) -> Approval:
+        def request(api: ContentApi) -> Approval:
+            return api.submit(sid, name=name, category=category)
+
+        return with_fresh_credentials(self.secret_ref, self.client, request)
+
+    def approval(self, sid: str) -> Approval:
+        def request(api: ContentApi) -> Approval:
+            return api.approval(sid)
+
+        return with_fresh_credentials(self.secret_ref, self.client, request)
 
 
-@lru_cache(maxsize=4)
+def get_content_api(secret_ref: str | None = None) -> BrandContentApi:
+    """The Content API with the stage's credentials, or a brand's own (`secret_ref`)."""
+    return BrandContentApi(secret_ref)
+
+
+@lru_cache(maxsize=16)
 def _content_api(account_sid: str, auth_token: str, base_url: str | None) -> ContentApi:
-    # Keyed by the settings, so tests and the local stack that change them get a fresh client.
+    # Keyed by the credentials and settings: a rotated token or a changed base URL (tests, the
+    # local stack) gets a fresh client.
     return ContentApi(account_sid, auth_token, base_url)

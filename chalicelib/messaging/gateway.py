@@ -10,10 +10,12 @@ Failures become one GatewayError with a `kind` the send path acts on:
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -22,6 +24,7 @@ from twilio.rest import Client
 
 from chalicelib import secrets
 from chalicelib.config import get_settings
+from chalicelib.logging import logger
 
 Kind = Literal["transient", "permanent", "opted_out", "not_whatsapp", "ambiguous"]
 
@@ -31,6 +34,8 @@ TRANSIENT_CODES = {20429, 21611, 30001}
 REQUEST_TIMEOUT_SECONDS = 10.0
 LOOKUP_PAGE_SIZE = 50
 CLOCK_SKEW_SECONDS = 120.0
+C = TypeVar("C")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -139,11 +144,96 @@ class TwilioGateway:
         return SentMessage(sid=str(message.sid), status=str(message.status))
 
 
+class Gateway:
+    """The gateway for one credentials reference (a brand's own, `secret_ref`, else the
+    stage's). Credentials are read from SSM / Secrets Manager by reference on every call
+    (chalicelib/secrets.py caches them for minutes) and the client is the one built for exactly
+    those credentials, so a rotated token is used as soon as it is read, without a deploy. A 401
+    (the token changed at the gateway first) re-reads the secret once and retries with the new
+    credentials before anything is classed."""
+
+    def __init__(self, secret_ref: str | None = None) -> None:
+        self.secret_ref = secret_ref
+
+    def client(self) -> TwilioGateway:
+        account_sid, auth_token = secrets.gateway_credentials(self.secret_ref)
+        settings = get_settings()
+        return _client(account_sid, auth_token, settings.twilio_api_base,
+                       settings.gateway_timeout_seconds)
+
+    def send(self, *, to: str, from_: str, body: str | None = None,
+             status_callback: str | None = None, validity_seconds: int | None = None,
+             content_sid: str | None = None, content_variables: str | None = None) -> SentMessage:
+        def request(gateway: TwilioGateway) -> SentMessage:
+            return gateway.send(to=to, from_=from_, body=body, status_callback=status_callback,
+                                validity_seconds=validity_seconds, content_sid=content_sid,
+                                content_variables=content_variables)
+
+        return with_fresh_credentials(self.secret_ref, self.client, request)
+
+    def find_sent(self, *, to: str, from_: str, since: float,
+                  body: str | None = None) -> SentMessage | None:
+        def request(gateway: TwilioGateway) -> SentMessage | None:
+            return gateway.find_sent(to=to, from_=from_, since=since, body=body)
+
+        return with_fresh_credentials(self.secret_ref, self.client, request)
+
+    def fetch(self, sid: str) -> SentMessage | None:
+        def request(gateway: TwilioGateway) -> SentMessage | None:
+            return gateway.fetch(sid)
+
+        return with_fresh_credentials(self.secret_ref, self.client, request)
+
+
+def with_fresh_credentials(secret_ref: str | None, build: Callable[[], C],
+                           request: Callable[[C], T]) -> T:
+    """`request` on the client `build` returns for the credentials read now; on 401, once more
+    on the client for the credentials read again (when they changed). `build` must return the
+    same client for the same credentials (an lru_cache keyed by them)."""
+    started = time.time()
+    client = build()
+    try:
+        return request(client)
+    except GatewayError as error:
+        if not unauthorized(error):
+            raise
+        refused = error
+    secrets.reread(secret_ref, read_before=started)
+    fresh = build()
+    if fresh is not client:
+        logger.info("gateway credentials changed; retrying with the new ones")
+        try:
+            return request(fresh)
+        except GatewayError as error:
+            if not unauthorized(error):
+                raise
+            refused = error
+    # Still refused: the token was rotated at the gateway before the stored secret (or the
+    # secret is wrong). Not a verdict on the message: transient, so sends retry with backoff
+    # and pick up the secret once it is stored, and FAIL only after the last attempt.
+    raise GatewayError("transient", refused.code,
+                       f"the gateway refused our credentials: {refused.message}") from \
+        refused.__cause__
+
+
+def unauthorized(error: GatewayError) -> bool:
+    """The gateway refused our credentials (401): not a verdict on the message."""
+    cause = error.__cause__
+    return isinstance(cause, TwilioRestException) and cause.status == 401
+
+
 @lru_cache(maxsize=32)
-def get_gateway(secret_ref: str | None = None) -> TwilioGateway:
-    """The gateway with the stage's credentials, or a brand's own (`secret_ref`); credentials
-    are read from SSM / Secrets Manager by reference (chalicelib/secrets.py)."""
-    account_sid, auth_token = secrets.gateway_credentials(secret_ref)
-    settings = get_settings()
-    return TwilioGateway(account_sid, auth_token, settings.twilio_api_base,
-                         settings.gateway_timeout_seconds)
+def _client(account_sid: str, auth_token: str, base_url: str | None,
+            timeout_seconds: float) -> TwilioGateway:
+    # Keyed by the credentials: a rotated token gets a new client, the old one is dropped.
+    return TwilioGateway(account_sid, auth_token, base_url, timeout_seconds)
+
+
+def get_gateway(secret_ref: str | None = None) -> Gateway:
+    """The gateway with the stage's credentials, or a brand's own (`secret_ref`; see
+    services/gateways.py for a brand's)."""
+    return Gateway(secret_ref)
+
+
+def forget_clients() -> None:
+    _client.cache_clear()

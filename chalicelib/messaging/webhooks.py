@@ -1,15 +1,17 @@
 """Webhooks from the gateway (Twilio): the exact public URL, the form, the signature.
 
 Twilio signs the full URL it called (scheme, host, stage path, query) plus the sorted form
-parameters with the account's auth token (HMAC-SHA1, header X-Twilio-Signature). Behind API
-Gateway the URL the function sees is not the public one, so the public one is configured:
-WEBHOOK_BASE_URL (else PUBLIC_BASE_URL), e.g. https://sms.example.com or
-https://abc123.execute-api.us-east-1.amazonaws.com/api.
+parameters with the account's auth token (HMAC-SHA1, header X-Twilio-Signature). That URL is
+rebuilt from the request as API Gateway delivers it (request_base_url): its Host header and the
+path before the route (the stage, `/api`, on an execute-api host; nothing, or the base path
+mapping, on a custom domain). A configured WEBHOOK_BASE_URL / PUBLIC_BASE_URL (e.g.
+https://sms.example.com behind a proxy that rewrites the host) overrides it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from twilio.request_validator import RequestValidator
@@ -27,6 +29,25 @@ def public_url(base_url: str, path: str, query: Mapping[str, str] | None = None)
     if query:
         url += "?" + urlencode(list(query.items()))
     return url
+
+
+def request_base_url(headers: Mapping[str, str], context: Mapping[str, Any],
+                     route_path: str) -> str:
+    """The public URL the gateway called, up to the route (`route_path`): scheme and host from
+    the request, plus what API Gateway put in front of the route. requestContext.path is the
+    path as called (`/api/webhooks/...` on the execute-api host, `/webhooks/...` on a custom
+    domain without base path), so the prefix is whatever precedes the route in it."""
+    host = headers.get("host") or str(context.get("domainName") or "")
+    # API Gateway sends X-Forwarded-Proto (always https); chalice's local server is plain http.
+    scheme = headers.get("x-forwarded-proto") or ("https" if context.get("domainName") else "http")
+    called = str(context.get("path") or "")
+    if called.endswith(route_path):
+        prefix = called[:len(called) - len(route_path)]
+    elif context.get("stage") and host.endswith(".amazonaws.com"):
+        prefix = f"/{context['stage']}"  # an event without requestContext.path
+    else:
+        prefix = ""
+    return f"{scheme.split(',')[0].strip()}://{host}{prefix.rstrip('/')}"
 
 
 def parse_form(raw_body: bytes | str | None) -> dict[str, str]:
@@ -51,11 +72,18 @@ def verify(auth_token: str, url: str, form: Mapping[str, str], signature: str | 
                         code="SIGNATURE_INVALID")
 
 
+TokenFor = Callable[[Mapping[str, str]], str]
+
+
 def signed_form(raw_body: bytes | str | None, signature: str | None, base_url: str, path: str,
-                auth_token: str, query: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The webhook's form, once its signature is checked on the exact public URL (403 if not)."""
+                auth_token: str | TokenFor,
+                query: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The webhook's form, once its signature is checked on the exact public URL (403 if not).
+    `auth_token` may be a function of the (unverified) form: the token of the account the
+    webhook names, e.g. the brand owning the number (the signature then proves it)."""
     form = parse_form(raw_body)
-    verify(auth_token, public_url(base_url, path, query), form, signature)
+    token = auth_token(form) if callable(auth_token) else auth_token
+    verify(token, public_url(base_url, path, query), form, signature)
     return form
 
 

@@ -11,8 +11,8 @@ from chalicelib.domain.errors import Conflict, DomainError, Unprocessable
 from chalicelib.domain.ids import new_id
 from chalicelib.logging import logger, mask_phone
 from chalicelib.messaging import webhooks
-from chalicelib.messaging.gateway import GatewayError, get_gateway
-from chalicelib.services import events
+from chalicelib.messaging.gateway import GatewayError
+from chalicelib.services import events, gateways
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
 from chalicelib.store import campaigns, conversations, markers, messages, optouts
@@ -197,10 +197,9 @@ def answer(principal: Principal, conversation_id: str, text: str) -> dict[str, A
         raise Conflict("the consumer opted out of this brand's messages; nothing was sent",
                        code="OPTED_OUT")
     try:
-        sent = get_gateway().send(to=webhooks.address(conversation.channel, phone),
-                                  from_=webhooks.address(conversation.channel,
-                                                         conversation.brand_number),
-                                  body=text)
+        sent = gateways.for_brand(principal.brand_id).send(
+            to=webhooks.address(conversation.channel, phone),
+            from_=webhooks.address(conversation.channel, conversation.brand_number), body=text)
     except GatewayError as error:
         now = time.time()
         logger.warning("agent answer refused by the gateway",

@@ -16,11 +16,11 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chalicelib import secrets
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import field_error
 from chalicelib.logging import logger
 from chalicelib.messaging import webhooks
+from chalicelib.services import gateways
 from chalicelib.store import markers, messages
 
 DELIVERED = ("delivered", "read")
@@ -39,10 +39,11 @@ ERROR_MEANINGS = {
 
 
 def receive(raw_body: bytes | str | None, signature: str | None,
-            query: Mapping[str, str] | None = None, now: float | None = None) -> dict[str, Any]:
+            query: Mapping[str, str] | None = None, now: float | None = None,
+            base_url: str = "") -> dict[str, Any]:
     settings = get_settings()
-    form = webhooks.signed_form(raw_body, signature, settings.webhook_base_url,
-                                webhooks.STATUS_PATH, secrets.twilio_auth_token(), query)
+    form = webhooks.signed_form(raw_body, signature, base_url or settings.webhook_base_url,
+                                webhooks.STATUS_PATH, gateways.status_token, query)
     now = time.time() if now is None else now
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()

@@ -31,8 +31,8 @@ from chalicelib import send_metrics
 from chalicelib.config import get_settings
 from chalicelib.domain import scheduler
 from chalicelib.logging import logger
-from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError, get_gateway
-from chalicelib.services import analytics, queues
+from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError
+from chalicelib.services import analytics, gateways, queues
 from chalicelib.store import brands, campaigns, limits, messages, optouts, templates
 from chalicelib.store.models import CampaignModel, MessageModel
 
@@ -259,7 +259,8 @@ class Dispatcher:
         intervals = {
             f"campaign#{campaign.campaign_id}": slot_interval(float(campaign.send_rate), margin),
             f"sender#{sender}": slot_interval(rate, margin)}
-        get_gateway()  # built before the first slot, so no send starts late for it
+        # Built (credentials read) before the first slot, so no send starts late for it.
+        gateways.for_brand(campaign.brand_id).client()
         first, gap, granted = limits.reserve_within(intervals, len(ready), self.clock,
                                                     SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
         # Over the limit (the sender is busy with other campaigns, or this batch is bigger than
@@ -368,14 +369,15 @@ class Dispatcher:
         # The provider drops the message when the window closes (Twilio allows at most 10 h).
         validity = int(min(MAX_VALIDITY_SECONDS,
                            scheduler.seconds_until_close(claimed.zones, window, now)))
-        base = self.settings.public_base_url
+        base = self.settings.webhook_base_url
         callback = f"{base}/webhooks/twilio/status" if base else None
         cid = campaign.campaign_id
+        gateway = gateways.for_brand(campaign.brand_id)  # the brand's own account, if it has one
         try:
             if claimed.channel == "whatsapp":
                 content_sid = _content_sid(campaign)
                 variables = {str(i + 1): v for i, v in enumerate(message.variables or [])}
-                sent = get_gateway().send(
+                sent = gateway.send(
                     to=f"whatsapp:{item.phone}", from_=f"whatsapp:{claimed.sender}",
                     content_sid=content_sid, content_variables=json.dumps(variables),
                     status_callback=callback, validity_seconds=validity)
@@ -383,8 +385,8 @@ class Dispatcher:
                 body = message.text or ""
                 if campaign.channel == "prioritized":
                     body = message.fallback_text or message.text or ""
-                sent = get_gateway().send(to=item.phone, from_=claimed.sender, body=body,
-                                          status_callback=callback, validity_seconds=validity)
+                sent = gateway.send(to=item.phone, from_=claimed.sender, body=body,
+                                    status_callback=callback, validity_seconds=validity)
         except GatewayError as error:
             send_metrics.failed(error.code, self.clock() - now)
             self._gateway_failed(campaign, claimed, error)

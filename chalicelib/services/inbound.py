@@ -18,14 +18,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from chalicelib import aws, secrets
+from chalicelib import aws
 from chalicelib.config import get_settings
 from chalicelib.domain import keywords, phones
 from chalicelib.domain.errors import DomainError, field_error
 from chalicelib.logging import logger, mask_phone
 from chalicelib.messaging import webhooks
-from chalicelib.messaging.gateway import GatewayError, get_gateway
-from chalicelib.services import analytics, conversations
+from chalicelib.messaging.gateway import GatewayError
+from chalicelib.services import analytics, conversations, gateways
 from chalicelib.store import brands, markers, messages, optouts
 from chalicelib.store.models import BrandModel, SenderNumberModel
 
@@ -59,11 +59,12 @@ def on_opted_out(brand_id: str, phone: str, campaign_id: str | None, skill: str 
 
 
 def receive(raw_body: bytes | str | None, signature: str | None,
-            query: Mapping[str, str] | None = None, now: float | None = None) -> dict[str, Any]:
+            query: Mapping[str, str] | None = None, now: float | None = None,
+            base_url: str = "") -> dict[str, Any]:
     """Handle one inbound webhook; returns what was done (for logs and tests)."""
     settings = get_settings()
-    form = webhooks.signed_form(raw_body, signature, settings.webhook_base_url,
-                                webhooks.INBOUND_PATH, secrets.twilio_auth_token(), query)
+    form = webhooks.signed_form(raw_body, signature, base_url or settings.webhook_base_url,
+                                webhooks.INBOUND_PATH, gateways.inbound_token, query)
     now = time.time() if now is None else now
     for name, value in (("MessageSid", _sid(form)), ("From", form.get("From")),
                         ("To", form.get("To"))):
@@ -200,7 +201,7 @@ def _handle(brand: BrandModel, phone: str, channel: str, sender: SenderNumberMod
         # The gateway has answered already (Twilio Advanced Opt-Out): a second answer would
         # annoy the consumer, and after STOP the gateway refuses it (21610) anyway.
         return {"outcome": action, "keyword": word, "confirmation": "gateway"}
-    _confirm(channel, to_number, phone, reply)
+    _confirm(brand.brand_id, channel, to_number, phone, reply)
     return {"outcome": action, "keyword": word, "confirmation": "sent"}
 
 
@@ -218,12 +219,13 @@ def _lift_opt_out(brand: BrandModel, phone: str) -> bool:
     return optouts.delete(brand.brand_id, phone, keep_admin=keep_admin)
 
 
-def _confirm(channel: str, brand_number: str, phone: str, text: str) -> None:
+def _confirm(brand_id: str, channel: str, brand_number: str, phone: str, text: str) -> None:
     """The confirmation goes from the number that received the keyword. A failure is logged: the
     opt-out/in itself is stored whatever the gateway says."""
     try:
-        get_gateway().send(to=webhooks.address(channel, phone),
-                           from_=webhooks.address(channel, brand_number), body=text)
+        gateways.for_brand(brand_id).send(to=webhooks.address(channel, phone),
+                                          from_=webhooks.address(channel, brand_number),
+                                          body=text)
     except GatewayError as error:
         logger.warning("keyword confirmation not sent", extra={
             "code": error.code, "kind": error.kind, "phone": mask_phone(phone)})

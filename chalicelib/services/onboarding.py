@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.config import get_settings
 from chalicelib.domain import brand_rules
 from chalicelib.domain.errors import field_error
 from chalicelib.services import audit_log, auth, ratelimit
@@ -31,6 +32,33 @@ class NewBrand:
     api_burst: int | None = None
 
 
+def gateway_ref_problem(ref: str, stage: str) -> str | None:
+    """What keeps the functions from reading a gateway credentials reference, or None. They may
+    read SSM parameters under /proactive/<stage>/ and Secrets Manager secrets named
+    proactive/<stage>/... (infra/resources/iam.yaml), nothing else."""
+    parameters, secrets_prefix = f"/proactive/{stage}/", f"proactive/{stage}/"
+    if ref.startswith("arn:"):
+        parts = ref.split(":", 6)
+        if len(parts) >= 6 and parts[2] == "secretsmanager" and parts[5] == "secret":
+            name = parts[6] if len(parts) > 6 else ""
+            return None if name.startswith(secrets_prefix) else (
+                f"a Secrets Manager secret must be named {secrets_prefix}... (the functions may "
+                "read no other secret)")
+        if len(parts) >= 6 and parts[2] == "ssm" and ":".join(parts[5:]).startswith(
+                "parameter" + parameters):
+            return None
+        return (f"an ARN must name an SSM parameter under {parameters} or a Secrets Manager "
+                f"secret named {secrets_prefix}... (the functions may read nothing else)")
+    if ref.startswith("secretsmanager:"):
+        return None if ref.removeprefix("secretsmanager:").startswith(secrets_prefix) else (
+            f"a Secrets Manager secret must be named {secrets_prefix}... (the functions may "
+            "read no other secret)")
+    if not ref.startswith(parameters):
+        return (f"an SSM parameter must be under {parameters} (the functions may read nothing "
+                "else)")
+    return None
+
+
 def check_api_limit(rate: float | None, burst: int | None) -> None:
     if rate is not None and not 0 < rate <= MAX_API_RATE:
         raise field_error("api_rate", f"must be above 0 and at most {MAX_API_RATE:g} requests/s")
@@ -48,6 +76,10 @@ def onboard(new: NewBrand) -> dict[str, Any]:
         raise field_error("time_zone", f"'{new.time_zone}' is not an IANA time zone "
                           "(e.g. America/New_York)")
     check_api_limit(new.api_rate, new.api_burst)
+    if new.gateway_secret_ref:
+        problem = gateway_ref_problem(new.gateway_secret_ref, get_settings().stage)
+        if problem:
+            raise field_error("gateway_secret_ref", problem)
     now = time.time()
     brand = BrandModel(new.brand_id, name=new.name.strip(), time_zone=new.time_zone,
                        created_at=now, updated_at=now, gateway_secret_ref=new.gateway_secret_ref,

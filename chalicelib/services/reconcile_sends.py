@@ -15,8 +15,8 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.logging import logger
-from chalicelib.messaging.gateway import GatewayError, SentMessage, get_gateway
-from chalicelib.services import queues
+from chalicelib.messaging.gateway import GatewayError, SentMessage
+from chalicelib.services import gateways, queues
 from chalicelib.store import campaigns, messages
 from chalicelib.store.models import CampaignModel, MessageModel
 
@@ -82,7 +82,7 @@ def reconcile_one(campaign: CampaignModel, phone: str, now: float) -> str | None
 
 def _look_up(campaign: CampaignModel, message: MessageModel,
              since: float) -> tuple[SentMessage, str] | None:
-    gateway = get_gateway()
+    gateway = gateways.for_brand(campaign.brand_id)
     phone = message.phone
     if campaign.channel in ("whatsapp", "prioritized"):
         found = gateway.find_sent(to=f"whatsapp:{phone}", from_=f"whatsapp:{campaign.from_number}",

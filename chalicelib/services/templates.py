@@ -14,8 +14,9 @@ from chalicelib.domain import templates as rules
 from chalicelib.domain.errors import Conflict, DomainError, field_error
 from chalicelib.domain.ids import new_id
 from chalicelib.logging import logger
-from chalicelib.messaging.content_api import get_content_api
+from chalicelib.messaging.content_api import BrandContentApi, get_content_api
 from chalicelib.messaging.gateway import GatewayError
+from chalicelib.services import gateways
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
 from chalicelib.store import templates as store
@@ -59,8 +60,9 @@ def create(principal: Principal, payload: TemplateIn) -> dict[str, Any]:
                            f"{payload.language} ({existing.template_id})")
     body = rules.parse_body(payload.body)
     try:
-        sid = get_content_api().create(name=payload.name, language=payload.language,
-                                       body=payload.body, variable_count=body.variable_count)
+        sid = _content_api(principal.brand_id).create(
+            name=payload.name, language=payload.language, body=payload.body,
+            variable_count=body.variable_count)
     except GatewayError as error:
         raise _gateway_failed(error, "create the template") from None
     now = time.time()
@@ -79,8 +81,8 @@ def submit(principal: Principal, template_id: str) -> dict[str, Any]:
         raise Conflict(f"template {template.name} was submitted already; it is "
                        f"{template.status}. Create a new template to change it.")
     try:
-        approval = get_content_api().submit(str(template.content_sid), name=template.name,
-                                            category=template.category)
+        approval = _content_api(principal.brand_id).submit(
+            str(template.content_sid), name=template.name, category=template.category)
     except GatewayError as error:
         raise _gateway_failed(error, "submit the template") from None
     now = time.time()
@@ -97,7 +99,7 @@ def refresh(template: TemplateModel) -> TemplateModel:
     if template.status != "PENDING" or not template.content_sid:
         return template
     try:
-        approval = get_content_api().approval(template.content_sid)
+        approval = _content_api(template.brand_id).approval(template.content_sid)
     except GatewayError as error:
         logger.warning("template approval status unavailable",
                        extra={"template_id": template.template_id, "code": error.code})
@@ -130,3 +132,8 @@ def approved(brand_id: str, template_id: str, field: str = "template_id") -> Tem
         raise field_error(field, f"template {template.name} is {template.status}{reason}; only "
                           "an APPROVED template can be sent")
     return template
+
+
+def _content_api(brand_id: str) -> BrandContentApi:
+    """The Content API of the brand's gateway account (its own, else the stage's)."""
+    return get_content_api(gateways.secret_ref(brand_id))

@@ -80,7 +80,8 @@ def commit(steps: Sequence[Step], entry: AuditModel) -> None:
 
 
 def page(brand_id: str, limit: int, cursor: str | None) -> tuple[list[AuditModel], str | None]:
+    scope = f"audit#{brand_id}"
     result = AuditModel.query(brand_id, scan_index_forward=False, limit=limit,
-                              last_evaluated_key=decode_cursor(cursor))
+                              last_evaluated_key=decode_cursor(cursor, scope))
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, scope)

@@ -27,10 +27,11 @@ def create(campaign: CampaignModel) -> None:
 
 
 def page(brand_id: str, limit: int, cursor: str | None) -> tuple[list[CampaignModel], str | None]:
+    scope = f"campaigns#{brand_id}"
     result = CampaignModel.query(brand_id, scan_index_forward=False, limit=limit,
-                                 last_evaluated_key=decode_cursor(cursor))
+                                 last_evaluated_key=decode_cursor(cursor, scope))
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, scope)
 
 
 def iter_brand(brand_id: str) -> Iterator[CampaignModel]:

@@ -69,13 +69,14 @@ def page(brand_id: str, skill: str | None, status: str | None, limit: int,
          cursor: str | None) -> tuple[list[ConversationModel], str | None]:
     """Newest first; by skill from the skill index, else the brand's whole list."""
     condition = ConversationModel.status == status if status else None
+    scope = f"conversations#{brand_id}#{skill or ''}#{status or ''}"
     if skill:
         result = ConversationModel.skill_index.query(
             brand_skill(brand_id, skill), filter_condition=condition, scan_index_forward=False,
-            limit=limit, last_evaluated_key=decode_cursor(cursor))
+            limit=limit, last_evaluated_key=decode_cursor(cursor, scope))
     else:
         result = ConversationModel.query(
             brand_id, filter_condition=condition, scan_index_forward=False, limit=limit,
-            last_evaluated_key=decode_cursor(cursor))
+            last_evaluated_key=decode_cursor(cursor, scope))
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, scope)

@@ -101,10 +101,11 @@ def page(campaign_id: str, limit: int, cursor: str | None, status: str | None = 
     condition = of_list(list_id)
     if status:
         condition &= MessageModel.status == status
+    scope = f"messages#{campaign_id}#{list_id}#{status or ''}"
     result = MessageModel.query(campaign_id, filter_condition=condition, limit=limit,
-                                last_evaluated_key=decode_cursor(cursor))
+                                last_evaluated_key=decode_cursor(cursor, scope))
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, scope)
 
 
 def forget_pending(campaign_id: str, phone: str, list_id: int) -> bool:

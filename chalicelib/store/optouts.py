@@ -71,6 +71,8 @@ def delete(brand_id: str, phone: str, keep_admin: bool = False) -> bool:
 
 
 def page(brand_id: str, limit: int, cursor: str | None) -> tuple[list[OptOutModel], str | None]:
-    result = OptOutModel.query(brand_id, limit=limit, last_evaluated_key=decode_cursor(cursor))
+    scope = f"optouts#{brand_id}"
+    result = OptOutModel.query(brand_id, limit=limit,
+                               last_evaluated_key=decode_cursor(cursor, scope))
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, scope)

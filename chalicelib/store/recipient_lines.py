@@ -44,12 +44,13 @@ def page(campaign_id: str, list_id: int, limit: int,
          cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """The rejected lines of the campaign's list `list_id` (a page may hold fewer than `limit`
     while lines of a replaced list wait to be deleted)."""
+    scope = f"recipient-errors#{campaign_id}#{list_id}"
     condition = (RecipientErrorModel.list_id == list_id if list_id else
                  RecipientErrorModel.list_id.does_not_exist() | (RecipientErrorModel.list_id == 0))
     result = RecipientErrorModel.query(campaign_id, filter_condition=condition, limit=limit,
-                                       last_evaluated_key=decode_cursor(cursor))
+                                       last_evaluated_key=decode_cursor(cursor, scope))
     items = [json.loads(item.result) for item in result]
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, scope)
 
 
 def error_items(campaign_id: str, results: Iterable[dict[str, Any]],

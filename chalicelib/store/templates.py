@@ -60,10 +60,12 @@ def all_of_brand(brand_id: str) -> list[TemplateModel]:
 def page(brand_id: str, limit: int, cursor: str | None,
          status: str | None) -> tuple[list[TemplateModel], str | None]:
     condition = TemplateModel.status == status if status else None
+    scope = f"templates#{brand_id}#{status or ''}"
     result = TemplateModel.query(brand_id, filter_condition=condition, limit=limit,
-                                 scan_index_forward=False, last_evaluated_key=decode_cursor(cursor))
+                                 scan_index_forward=False,
+                                 last_evaluated_key=decode_cursor(cursor, scope))
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, scope)
 
 
 def get_template(brand_id: str, template_id: str) -> TemplateModel | None:

@@ -232,7 +232,7 @@ def test_secrets_reach_the_functions_by_reference_only(
         if res["Type"] == "AWS::Serverless::Function":
             env.update(res["Properties"].get("Environment", {}).get("Variables", {}))
     secret_like = [k for k in env if any(w in k for w in ("TOKEN", "SECRET", "PASSWORD"))]
-    assert sorted(secret_like) == ["TWILIO_AUTH_TOKEN_PARAM", "WHATSAPP_APP_SECRET_PARAM"]
+    assert sorted(secret_like) == ["TWILIO_AUTH_TOKEN_PARAM"]
     assert env["TWILIO_AUTH_TOKEN_PARAM"] == {
         "Fn::Sub": "/proactive/${Stage}/twilio/auth-token"}
     assert _grants(template, "SendMessagesRole", "ssm:GetParameter", {"Fn::Sub": (

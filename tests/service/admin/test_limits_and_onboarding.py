@@ -119,6 +119,5 @@ def test_gateway_credentials_are_read_from_ssm_by_reference(aws: dict[str, str])
     assert secrets.gateway_credentials("/proactive/dev/brands/acme/twilio") == (
         "AC" + "1" * 32, "acme-token")
     brand_gateway = gateway.get_gateway("/proactive/dev/brands/acme/twilio")
-    assert brand_gateway.client.username == "AC" + "1" * 32
-    assert brand_gateway.client.password == "acme-token"
-    assert secrets.whatsapp_app_secret() == "test-app-secret"
+    assert brand_gateway.client().client.username == "AC" + "1" * 32
+    assert brand_gateway.client().client.password == "acme-token"
