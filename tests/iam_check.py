@@ -194,8 +194,12 @@ class _LocalNames(dict[str, Any]):
         key = {"AWS::DynamoDB::Table": "TableName", "AWS::SQS::Queue": "QueueName",
                "AWS::S3::Bucket": "BucketName", "AWS::Events::EventBus": "Name",
                "AWS::Logs::LogGroup": "LogGroupName",
-               "AWS::Serverless::Function": "FunctionName"}.get(kind)
+               "AWS::Serverless::Function": "FunctionName",
+               "AWS::SecretsManager::Secret": "Name"}.get(kind)
         physical = self.roles.resolver.resolve(props[key]) if key and key in props else name
+        if kind == "AWS::SecretsManager::Secret":
+            # Ref is the secret's ARN, which ends in a random suffix Secrets Manager chose.
+            return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{physical}-??????"
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
         return physical

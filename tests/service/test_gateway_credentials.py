@@ -19,6 +19,7 @@ from chalicelib.store.models import BrandModel, MessageModel
 from infra import onboard
 from infra.local_resources import put_local_secrets
 from infra.sandbox import SandboxServer
+from tests import awscalls
 from tests.conftest import Api, Brand
 from tests.service.inbound.conftest import Twilio, launch_and_send
 
@@ -69,8 +70,9 @@ def test_a_token_rotated_mid_campaign_fails_no_message(
         if not rotated:
             rotated.append(phone)
             sandbox.sandbox.set_accounts({STAGE_ACCOUNT: "rotated-token"})
-            put_local_secrets(aws["AWS_ENDPOINT_URL"],
-                              {aws["TWILIO_AUTH_TOKEN_PARAM"]: "rotated-token"})
+            with awscalls.acting_as(None):  # the operator, not the send consumer, stores it
+                put_local_secrets(aws["AWS_ENDPOINT_URL"],
+                                  {aws["TWILIO_AUTH_TOKEN_PARAM"]: "rotated-token"})
 
     dispatch.AFTER_SEND_HOOKS.append(rotate)
     try:

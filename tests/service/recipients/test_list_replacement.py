@@ -125,7 +125,7 @@ class Upload:
         status, upload = api.call("POST", f"/campaigns/{cid}/recipients/upload", brand)
         assert status == 201, upload
         self.data = ("phone\n" + "\n".join(phones) + "\n").encode()
-        assert _put(upload, self.data) == 200
+        assert _put(upload, self.data) == 204
         self.key = recipient_lists.upload_key(brand.brand_id, cid, upload["upload_id"])
         self.aws = aws
 
@@ -238,7 +238,7 @@ def test_a_csv_whose_store_ends_after_a_newer_upload_began_is_not_the_list(
     # the first file's rows are nobody's list: nothing is shown and launch waits for the file
     assert shown(api, brand, cid) == (0, [])
     status, body = api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
-    assert status == 400 and body["error"]["code"] == "UPLOAD_NOT_DONE", body
+    assert status == 409 and body["error"]["code"] == "UPLOAD_NOT_DONE", body
     second.parse()
     assert_only(api, brand, cid, sandbox, TYPED)
 
