@@ -13,6 +13,7 @@ from chalicelib.domain.errors import (
     field_error,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.logging import logger
 from chalicelib.services import analytics, queues
 from chalicelib.services import recipients as recipient_lists
 from chalicelib.services import templates as recipient_templates
@@ -237,12 +238,17 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
         actions += [CampaignModel.status.set("SCHEDULED"),
                     CampaignModel.launch_shard.set(campaigns.LAUNCH_SHARD)]
     else:
-        actions += [CampaignModel.status.set("RUNNING"), CampaignModel.launched_at.set(now)]
+        actions += [CampaignModel.status.set("RUNNING"), CampaignModel.launched_at.set(now),
+                    *campaigns.fanout_actions(now)]
     campaigns.update(campaign, actions, CampaignModel.status == "DRAFT",
                      "the campaign was launched or changed meanwhile")
     if not future:
-        queues.send_job({"type": "launch", "brand_id": campaign.brand_id,
-                         "campaign_id": campaign.campaign_id})
+        try:
+            queues.send_job({"type": "launch", "brand_id": campaign.brand_id,
+                             "campaign_id": campaign.campaign_id})
+        except Exception:  # noqa: BLE001 - the launch stands: the release schedule asks again
+            logger.warning("launch job not queued; the release schedule will ask for it again",
+                           extra={"campaign_id": campaign.campaign_id})
     return campaign_view(campaign, status_counts(campaign))
 
 
