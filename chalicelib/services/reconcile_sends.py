@@ -6,10 +6,10 @@ Never resent blind: the sweep takes the claim over, asks the gateway whether it 
 when it does; only when the gateway has no record of it is it sent again, unless it has had
 settings.max_send_attempts attempts already (then FAILED, RETRIES_EXHAUSTED).
 
-Sent again = back to SCHEDULED, due now, on the due-index: the release step of the same tick puts
-it on the queue (SQS first, then QUEUED), so a queue that refuses the send cannot leave a QUEUED
-message with no queue entry; the next tick simply tries again. Runs in the one-minute release
-schedule, before the release.
+Sent again = back to SCHEDULED, due now, on the due-index: the release step of the next tick
+puts it on the queue (SQS first, then QUEUED), so a queue that refuses the send cannot leave a
+QUEUED message with no queue entry; the tick after simply tries again. Runs in the one-minute
+release schedule, after the release.
 """
 
 from __future__ import annotations

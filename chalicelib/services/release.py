@@ -17,15 +17,16 @@ CHUNK = 100
 
 def tick(now: float | None = None) -> dict[str, int]:
     """Each step on its own: one that fails (SQS refusing a send) is logged and tried again at
-    the next tick, and does not stop the others. Reconciliation runs before the release, so a
-    message it puts back goes on the queue in the same tick."""
+    the next tick, and does not stop the others. The release runs before reconciliation (which
+    may take a while: a gateway look-up per ambiguous send) so that due messages are never held
+    up by it; a message reconciliation puts back goes on the queue at the next tick."""
     now = time.time() if now is None else now
     outcome: dict[str, int] = {}
     steps: list[tuple[str, Callable[[float], dict[str, int]]]] = [
         ("start", lambda at: {"campaigns_started": start_due_campaigns(at)}),
         ("fanout", lambda at: {"fanouts_resumed": resume_stalled_fanouts(at)}),
-        ("reconcile", reconcile_sends.sweep),
         ("release", lambda at: {"messages_released": release_messages(at)}),
+        ("reconcile", reconcile_sends.sweep),
     ]
     for name, step in steps:
         try:

@@ -169,6 +169,7 @@ def test_resend_after_reconciliation_refused_by_the_queue_is_not_lost(
     # a consumer claimed it and died before calling the gateway
     assert messages.claim(cid, phone, "dead-attempt", time.time() - 600, 60) is not None
     # When the reconciliation finds the gateway never got it and the queue refuses the resend
+    assert release.tick()["resent"] == 1
     with awscalls.faults.inject("sqs", "SendMessageBatch", times=1, when=_send_queue) as fault:
         release.tick()
     assert fault.fired == 1

@@ -187,7 +187,8 @@ def test_expired_claim_the_gateway_never_saw_is_sent_again_once(
     # a consumer claimed it and died before calling the gateway
     claimed = messages.claim(cid, "+12125550138", "dead-attempt", time.time() - 600, 60)
     assert claimed is not None
-    assert release.tick()["resent"] == 1  # reconciled, then released in the same tick
+    assert release.tick()["resent"] == 1  # reconciled: back in the table, due now
+    assert release.tick()["messages_released"] == 1  # and on the queue at the next tick
     _drain_send_queue(cid)
     got = sandbox.sandbox.snapshot()
     assert [m["to"] for m in got] == ["+12125550138"]
