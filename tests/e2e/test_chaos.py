@@ -158,6 +158,7 @@ def test_chaos_every_recipient_ends_once_inside_its_window_and_never_faster_than
     # and a consumer that dies right after the gateway took ten of the messages
     doomed = {p for p, zs in zones_of.items() if zs[0] in open_zones}
     doomed = set(sorted(doomed)[::50][:10])
+    doomed_count = len(doomed)
 
     def crash(campaign_id: str, phone: str) -> None:
         if phone in doomed:
@@ -217,6 +218,8 @@ def test_chaos_every_recipient_ends_once_inside_its_window_and_never_faster_than
     # and the chaos did happen
     assert stack.sandbox.sandbox.refused > 0
     assert sum(getattr(p, "duplicated", 0) for p in stack.pumps) > 0
-    assert not doomed, "the crash hook never fired"
+    # (a doomed send answered 5xx is found at the gateway by reconciliation and never passes
+    # the hook)
+    assert len(doomed) < doomed_count, "the crash hook never fired"
     assert states["SCHEDULED"] > 0 and states["SENT"] > 0
     assert not stream_failures(stack)
