@@ -430,7 +430,9 @@ def web_vendor_asset(name: str) -> Response:
 @app.on_sqs_message(queue=config.send_queue_name(), batch_size=10, maximum_concurrency=5)
 def send_messages(event: Any) -> dict[str, Any]:
     records = [(r.to_dict()["messageId"], r.body) for r in event]
-    failures = dispatch.handle_batch(records)
+    # One deadline for the whole batch, from what the invocation has left (issue 11.7).
+    remaining = event.context.get_remaining_time_in_millis() / 1000.0
+    failures = dispatch.handle_batch(records, remaining_seconds=remaining)
     return {"batchItemFailures": [{"itemIdentifier": f} for f in failures]}
 
 

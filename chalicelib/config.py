@@ -47,6 +47,15 @@ class Settings:
     # Slack in the send-slot spacing for a send reaching the gateway late (busy CPU, network
     # jitter) without two sends landing in the same rate interval (dispatch.slot_interval).
     send_rate_margin_seconds: float = 0.05
+    # --- no lost work, bounded retries (issue 11; docs/guarantees.md) ---
+    # A message's send attempts (claims that were not given back untouched) before it ends
+    # FAILED with RETRIES_EXHAUSTED: transient errors, ambiguous answers the gateway turned out
+    # not to have, crashed consumers all count.
+    max_send_attempts: int = 5
+    # A RUNNING campaign whose launch fan-out has not finished this long after it was asked for
+    # (the control-queue message was lost, or the job stopped half-way) is asked for again by the
+    # release schedule; the fan-out is idempotent.
+    fanout_grace_seconds: float = 300.0
 
     @property
     def send_queue_name(self) -> str:
@@ -132,6 +141,8 @@ def get_settings() -> Settings:
         gateway_timeout_seconds=float(_env("GATEWAY_TIMEOUT_SECONDS", "10")),
         claim_lease_seconds=float(_env("CLAIM_LEASE_SECONDS", "60")),
         send_rate_margin_seconds=float(_env("SEND_RATE_MARGIN_SECONDS", "0.05")),
+        max_send_attempts=max(1, int(_env("MAX_SEND_ATTEMPTS", "5"))),
+        fanout_grace_seconds=float(_env("FANOUT_GRACE_SECONDS", "300")),
     )
 
 

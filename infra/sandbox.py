@@ -28,6 +28,8 @@ Fault injection (`POST /sandbox/faults` with a JSON object, or `SandboxServer(fa
 `LocalStack(faults=...)`; `GET` shows it, `DELETE` clears it). Shares are probabilities per
 send request, drawn in this order:
   server_error          answer 500 (code 20500); the message is NOT taken
+  bad_gateway_after_accept  take the message, then answer 502 (code 20502), as a proxy does when
+                        the server behind it stored the message and failed before answering
   rate_limited          answer 429 (code 20429); the message is NOT taken
   timeout_after_accept  take the message, then hold the answer `hang_seconds` (longer than the
                         client's timeout): the sender cannot know it was taken
@@ -114,6 +116,7 @@ class Faults:
     """What the sandbox does wrong on purpose (see the module doc)."""
 
     server_error: float = 0.0
+    bad_gateway_after_accept: float = 0.0
     rate_limited: float = 0.0
     timeout_after_accept: float = 0.0
     hang_seconds: float = 12.0
@@ -167,7 +170,9 @@ class Sandbox:
         f = self.faults
         with self.lock:
             roll = self.random.random()
-        for name, share in (("server_error", f.server_error), ("rate_limited", f.rate_limited),
+        for name, share in (("server_error", f.server_error),
+                            ("bad_gateway_after_accept", f.bad_gateway_after_accept),
+                            ("rate_limited", f.rate_limited),
                             ("timeout_after_accept", f.timeout_after_accept),
                             ("slow", f.slow)):
             if roll < share:
@@ -197,6 +202,9 @@ class Sandbox:
         if fault == "slow":
             time.sleep(self.faults.slow_seconds)
         status, payload = self._take(account_sid, form, to, from_)
+        if fault == "bad_gateway_after_accept":
+            self.refused += 1
+            return 502, {"code": 20502, "message": "Bad Gateway", "status": 502}
         if fault == "timeout_after_accept":
             time.sleep(self.faults.hang_seconds)
         return status, payload

@@ -15,11 +15,19 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers.tzdata import TIMEZONE_DATA
+
+from chalicelib.domain import phones
+from chalicelib.logging import logger
 
 DAY = 86400
 LOOKAHEAD_DAYS = 8  # a window that does not open within this many days counts as "never"
@@ -66,6 +74,87 @@ DEFAULT_WINDOW = Window(time(8, 0), time(21, 0))
 @lru_cache(maxsize=1024)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+# --- zones the runtime does not know --------------------------------------------------------
+
+
+def known_zone(name: str) -> bool:
+    """The runtime's time zone database has `name` (phonenumbers' data can be newer)."""
+    try:
+        _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def safe_zones(zones: Sequence[str], phone: str, fallback_zone: str) -> tuple[str, ...]:
+    """The zones to schedule and check `phone` in: its own, when the runtime knows them all.
+
+    A zone missing from the runtime's database (its tzdata is older than the number data) must
+    not fail a whole launch, nor send outside the window: the number is then held to the window
+    in every zone of its country that the runtime knows (the most restrictive: the intersection),
+    plus its own known zones; the brand's zone when none is known. Logged once per zone set.
+    A number with no zone at all takes the brand's zone, as before.
+    """
+    if not zones:
+        return (fallback_zone,)
+    key = tuple(zones)
+    if all(known_zone(z) for z in key):
+        return key
+    return _fallback_zones(key, *_country(phone), fallback_zone)
+
+
+@lru_cache(maxsize=1024)
+def _fallback_zones(zones: tuple[str, ...], region: str, country_code: int,
+                    fallback_zone: str) -> tuple[str, ...]:
+    country = [z for z in _country_zones(region, country_code) if known_zone(z)]
+    chosen = tuple(dict.fromkeys([z for z in zones if known_zone(z)] + country)) or (
+        fallback_zone,)
+    logger.warning("time zone missing from the runtime's database; the number is held to the "
+                   "window in every zone of its country",
+                   extra={"unknown_zones": [z for z in zones if not known_zone(z)],
+                          "country": region, "zones_used": list(chosen)})
+    return chosen
+
+
+def _country(phone: str) -> tuple[str, int]:
+    """(ISO region, calling code) of `phone` ("", 0 when it cannot be read)."""
+    parsed = phones.normalize(phone)
+    if not isinstance(parsed, phones.Phone):
+        return "", 0
+    try:
+        code = int(phonenumbers.parse(parsed.e164, None).country_code or 0)
+    except phonenumbers.NumberParseException:
+        code = 0
+    return parsed.country, code
+
+
+def _country_zones(region: str, country_code: int) -> tuple[str, ...]:
+    """Every zone of the country: the runtime's own zone.tab when it has one (a region, e.g. US
+    without Guam), else every zone phonenumbers lists for the calling code."""
+    by_region = _zone_tab()
+    if region and region in by_region:
+        return by_region[region]
+    return tuple(TIMEZONE_DATA.get(str(country_code), ())) if country_code else ()
+
+
+@lru_cache(maxsize=1)
+def _zone_tab() -> dict[str, tuple[str, ...]]:
+    """ISO region -> zones, from zone.tab of the runtime's time zone database."""
+    table: dict[str, list[str]] = {}
+    for folder in zoneinfo.TZPATH:
+        try:
+            with open(os.path.join(folder, "zone.tab"), encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split("\t")
+            if len(fields) >= 3 and not line.startswith("#"):
+                table.setdefault(fields[0], []).append(fields[2])
+        break
+    return {region: tuple(names) for region, names in table.items()}
 
 
 def _offset(tz: ZoneInfo, instant: float) -> int:

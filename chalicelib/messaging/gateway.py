@@ -1,11 +1,14 @@
 """The messaging gateway (Twilio's Messages API), and what its failures mean for us.
 
 Failures become one GatewayError with a `kind` the send path acts on:
-- transient: the gateway certainly did not take the message (429, 5xx, could not connect): retry;
+- transient: the gateway certainly did not take the message (429, a 4xx code documented as "not
+  accepted, try again", could not connect): resent after a backoff;
 - permanent: it never will (invalid number, filtered...): FAILED with the code;
 - opted_out: the consumer blocked the sender at the carrier (21610): opt out brand-wide;
 - not_whatsapp: the number cannot receive WhatsApp (Prioritized falls back to SMS);
-- ambiguous: the gateway may have taken it (timeout after sending): reconcile, never resend blind.
+- ambiguous: the gateway may have taken it (timeout after sending, or any 5xx answer: a 500, 502,
+  503 or 504 may come from a proxy or a server that failed after storing the message): looked
+  up at the gateway (services/reconcile_sends.py) before any resend, never resent blind.
 """
 
 from __future__ import annotations
@@ -60,7 +63,11 @@ def classify(exc: Exception) -> GatewayError:
             return GatewayError("opted_out", str(code), message)
         if code in NOT_WHATSAPP_CODES:
             return GatewayError("not_whatsapp", str(code), message)
-        if exc.status == 429 or exc.status >= 500 or code in TRANSIENT_CODES:
+        if exc.status >= 500:
+            return GatewayError("ambiguous", str(code or exc.status),
+                                f"the gateway answered {exc.status} and may have accepted the "
+                                f"message: {message}")
+        if exc.status == 429 or code in TRANSIENT_CODES:
             return GatewayError("transient", str(code or exc.status), message)
         return GatewayError("permanent", str(code or exc.status), message)
     if isinstance(exc, requests.exceptions.ConnectTimeout):

@@ -13,6 +13,7 @@ from chalicelib.domain.errors import (
     field_error,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.logging import logger
 from chalicelib.services import analytics, queues
 from chalicelib.services import recipients as recipient_lists
 from chalicelib.services import templates as recipient_templates
@@ -249,7 +250,8 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
         actions += [CampaignModel.status.set("SCHEDULED"),
                     CampaignModel.launch_shard.set(campaigns.LAUNCH_SHARD)]
     else:
-        actions += [CampaignModel.status.set("RUNNING"), CampaignModel.launched_at.set(now)]
+        actions += [CampaignModel.status.set("RUNNING"), CampaignModel.launched_at.set(now),
+                    *campaigns.fanout_actions(now)]
     # Exactly the list read above: no store holds the list, and no newer list came meanwhile.
     campaigns.update(campaign, actions,
                      recipient_lists.is_draft_list(int(campaign.list_id or 0))
@@ -257,8 +259,12 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
                      "the campaign was launched, changed or given a new recipient list "
                      "meanwhile; look at it again before launching")
     if not future:
-        queues.send_job({"type": "launch", "brand_id": campaign.brand_id,
-                         "campaign_id": campaign.campaign_id})
+        try:
+            queues.send_job({"type": "launch", "brand_id": campaign.brand_id,
+                             "campaign_id": campaign.campaign_id})
+        except Exception:  # noqa: BLE001 - the launch stands: the release schedule asks again
+            logger.warning("launch job not queued; the release schedule will ask for it again",
+                           extra={"campaign_id": campaign.campaign_id})
     return campaign_view(campaign, status_counts(campaign))
 
 

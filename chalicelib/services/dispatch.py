@@ -6,11 +6,17 @@ check the window in every zone of the number, reserve a send slot on the campaig
 sender's rate limiters, wait for the slot, send, record. Returns the SQS message ids that must be
 retried (partial batch failure).
 
-Gateway outcomes: transient -> back on the queue with exponential backoff and jitter, FAILED with
-the last error after MAX_ATTEMPTS; permanent -> FAILED with the code; 21610 -> opted out
-brand-wide and SKIPPED; not on WhatsApp -> a prioritized campaign sends the SMS fallback;
-ambiguous (no answer) -> left SENDING and reconciled with the gateway (services/reconcile_sends.py),
-never resent blind.
+Gateway outcomes: transient -> back on the queue with exponential backoff and jitter; permanent
+-> FAILED with the code; 21610 -> opted out brand-wide and SKIPPED; not on WhatsApp -> a
+prioritized campaign sends the SMS fallback; ambiguous (no answer, or a 5xx) -> left SENDING and
+reconciled with the gateway (services/reconcile_sends.py), never resent blind. Every claim that
+was a send attempt counts; after settings.max_send_attempts the message ends FAILED
+(RETRIES_EXHAUSTED) with the last error.
+
+One invocation has one deadline (the Lambda context's remaining time less DEADLINE_MARGIN_SECONDS)
+shared by every campaign and sender in the batch: send slots are reserved only as far as a send
+can still finish before it, the senders' groups wait for their slots at the same time, and what
+cannot go in time is given back to the queue at once, due at its next free slot.
 """
 
 from __future__ import annotations
@@ -36,7 +42,6 @@ from chalicelib.services import analytics, gateways, queues
 from chalicelib.store import brands, campaigns, limits, messages, optouts, templates
 from chalicelib.store.models import CampaignModel, MessageModel
 
-MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 900.0
 EARLY_TOLERANCE_SECONDS = 1.0  # a message this close to due is held in the consumer, not requeued
@@ -51,6 +56,9 @@ SENDER_RATE_DEFAULTS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0,
 MAX_VALIDITY_SECONDS = 36000
 OPT_OUT_RECHECK_SECONDS = 0.5  # a send waiting longer re-reads the opt-out this long before
 SEND_BUDGET_SECONDS = 10.0  # how long one invocation may wait for slots (Lambda timeout is 30 s)
+# Kept free at the end of an invocation: recording outcomes, giving back, re-queueing.
+DEADLINE_MARGIN_SECONDS = 2.0
+DEFAULT_REMAINING_SECONDS = 30.0  # no Lambda context (a direct call): the send function's timeout
 STATUS_FRESH_SECONDS = 1.0  # a send goes only if the campaign was seen RUNNING this recently
 CACHE_SECONDS = 30.0  # brand time zone and sender limits, per Lambda container
 NOT_WHATSAPP = {str(c) for c in NOT_WHATSAPP_CODES}
@@ -141,9 +149,13 @@ def sender_of_brand(number: str, brand_id: str, now: float) -> bool:
 
 class Dispatcher:
     def __init__(self, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 remaining_seconds: float = DEFAULT_REMAINING_SECONDS) -> None:
         self.clock = clock
         self.sleep = sleep
+        # The one deadline of this invocation: every send is over (answered or timed out) by it.
+        self.deadline = clock() + remaining_seconds - DEADLINE_MARGIN_SECONDS
+        self.pool: ThreadPoolExecutor | None = None
         self.requeue: list[queues.Outgoing] = []
         self.lock = threading.Lock()
         self.settings = get_settings()
@@ -162,12 +174,16 @@ class Dispatcher:
         by_campaign: dict[tuple[str, str], list[QueuedMessage]] = defaultdict(list)
         for item in parsed:
             by_campaign[(item.brand_id, item.campaign_id)].append(item)
-        for (brand_id, campaign_id), items in by_campaign.items():
-            try:
-                self._campaign_batch(brand_id, campaign_id, items)
-            except Exception:
-                logger.exception("send batch failed", extra={"campaign_id": campaign_id})
-                failures.extend(i.receipt for i in items)
+        # One pool for the whole batch: the campaigns' and senders' sends wait for their slots at
+        # the same time, not one group after another.
+        with ThreadPoolExecutor(max_workers=max(1, len(parsed))) as self.pool:
+            for (brand_id, campaign_id), items in by_campaign.items():
+                try:
+                    self._campaign_batch(brand_id, campaign_id, items)
+                except Exception:
+                    logger.exception("send batch failed", extra={"campaign_id": campaign_id})
+                    failures.extend(i.receipt for i in items)
+        self.pool = None
         if self.requeue:
             queues.send_messages(self.requeue)
             self.requeue = []
@@ -208,7 +224,14 @@ class Dispatcher:
                                      self.settings.claim_lease_seconds)
             if message is None:
                 continue  # already handled (a duplicate delivery), claimed elsewhere or removed
-            zones = list(message.zones or []) or [brand_zone]
+            attempts = int(message.attempts or 0)
+            if attempts > self.settings.max_send_attempts:
+                # Earlier attempts ended unknown (crashed, or not at the gateway after an
+                # ambiguous answer) as many times as allowed: stop cycling.
+                messages.record_exhausted(campaign_id, item.phone, attempt, attempts - 1,
+                                          message.error_code, message.reason, now)
+                continue
+            zones = list(scheduler.safe_zones(message.zones or [], item.phone, brand_zone))
             if not scheduler.in_window(zones, window, now):
                 self._outside_window(item, attempt, zones, window, now)
                 continue
@@ -244,12 +267,13 @@ class Dispatcher:
                                   "the sending window never opens in all of the number's "
                                   "time zones", now)
         elif opens - now <= queues.MAX_DELAY_SECONDS:
-            if messages.release_claim(cid, item.phone, attempt, None, None, now, due_at=opens):
+            if messages.release_claim(cid, item.phone, attempt, None, None, now, due_at=opens,
+                                      counted=False):
                 self._requeue(queues.Outgoing({**item.body(), "due_at": opens},
                                               math.ceil(opens - now)))
         else:
             messages.release_claim(cid, item.phone, attempt, None, None, now, due_at=opens,
-                                   in_queue=False)
+                                   in_queue=False, counted=False)
 
     def _send_paced(self, campaign: CampaignModel, sender: str, ready: list[Claimed],
                     window: scheduler.Window) -> None:
@@ -261,27 +285,39 @@ class Dispatcher:
             f"sender#{sender}": slot_interval(rate, margin)}
         # Built (credentials read) before the first slot, so no send starts late for it.
         gateways.for_brand(campaign.brand_id).client()
-        first, gap, granted = limits.reserve_within(intervals, len(ready), self.clock,
-                                                    SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
+        budget = self._budget()
+        first, gap, granted = (limits.reserve_within(intervals, len(ready), self.clock, budget,
+                                                     SLOT_LEAD_SECONDS) if budget >= 0
+                               else (self.clock(), 0.0, 0))
         # Over the limit (the sender is busy with other campaigns, or this batch is bigger than
-        # the budget): the rest waits for its turn on the queue; never dropped.
+        # the budget or the invocation's time): the rest waits for its turn on the queue at
+        # once; never dropped.
         for index, claimed in enumerate(ready[granted:]):
             due = first + (granted + index) * gap
             self._give_back(claimed, due, "waiting for the sender's or campaign's send rate")
-        if not granted:
-            return
         # One thread per message, each waiting for its own slot: a slow gateway answer must not
-        # make the next message late for its slot.
-        with ThreadPoolExecutor(max_workers=granted) as pool:
-            for index, claimed in enumerate(ready[:granted]):
-                pool.submit(self._send_at, first + index * gap, campaign, claimed, window,
-                            intervals)
+        # make the next message late for its slot. The batch's pool is shared by every group.
+        for index, claimed in enumerate(ready[:granted]):
+            self._submit(self._send_at, first + index * gap, campaign, claimed, window,
+                         intervals)
+
+    def _budget(self) -> float:
+        """How far from now a send slot may lie: the send must be answered (or time out) before
+        the invocation's deadline, and no slot is further than SEND_BUDGET_SECONDS."""
+        left = self.deadline - self.settings.gateway_timeout_seconds - self.clock()
+        return min(SEND_BUDGET_SECONDS, left)
+
+    def _submit(self, *call: Any) -> None:
+        if self.pool is None:  # called outside handle() (tests of one campaign's batch)
+            call[0](*call[1:])
+            return
+        self.pool.submit(*call)
 
     def _give_back(self, claimed: Claimed, due: float, reason: str | None) -> None:
         """Release the claim (nothing was sent) and put the message back on the queue."""
         item, now = claimed.item, self.clock()
         if messages.release_claim(item.campaign_id, item.phone, claimed.attempt, None, reason,
-                                  now, due_at=max(due, now)):
+                                  now, due_at=max(due, now), counted=False):
             self._requeue(queues.Outgoing({**item.body(), "due_at": max(due, now)},
                                           math.ceil(max(0.0, due - now))))
 
@@ -330,9 +366,11 @@ class Dispatcher:
                     break
                 # Late for the slot (a busy machine): sending now could exceed the rate. Take
                 # a new slot rather than a trip through the queue.
+                budget = self._budget()
                 try:
-                    first, _, granted = limits.reserve_within(
-                        intervals, 1, self.clock, SEND_BUDGET_SECONDS, SLOT_LEAD_SECONDS)
+                    first, _, granted = (limits.reserve_within(
+                        intervals, 1, self.clock, budget, SLOT_LEAD_SECONDS) if budget >= 0
+                        else (self.clock(), 0.0, 0))
                 except limits.LimiterContended:
                     first, granted = self.clock() + 1.0, 0
                 if not granted:
@@ -345,9 +383,10 @@ class Dispatcher:
             now = self.clock()
             lease_left = claimed.claimed_at + self.settings.claim_lease_seconds - now
             if (lease_left < self.settings.gateway_timeout_seconds + 1
+                    or now + self.settings.gateway_timeout_seconds > self.deadline
                     or not scheduler.in_window(claimed.zones, window, now)):
-                # The claim is about to expire, or the window closed while waiting: give it
-                # back untouched.
+                # The claim is about to expire, the invocation's time is nearly up, or the
+                # window closed while waiting: give it back untouched.
                 self._give_back(claimed, now, "waiting for a send slot")
                 return
             send_metrics.slot_lateness(now - slot)
@@ -405,12 +444,12 @@ class Dispatcher:
         item, attempt, cid = claimed.item, claimed.attempt, campaign.campaign_id
         log = {"campaign_id": cid, "code": error.code, "kind": error.kind}
         if error.kind == "transient":
-            if item.retry + 1 >= MAX_ATTEMPTS:
-                messages.record_failed(cid, item.phone, attempt, error.code,
-                                       f"gave up after {MAX_ATTEMPTS} attempts: {error.message}",
-                                       now)
+            attempts = int(claimed.message.attempts or 1)
+            if attempts >= self.settings.max_send_attempts:
+                messages.record_exhausted(cid, item.phone, attempt, attempts, error.code,
+                                          error.message, now)
                 return
-            delay = backoff_seconds(item.retry)
+            delay = backoff_seconds(attempts - 1)
             if messages.release_claim(cid, item.phone, attempt, error.code, error.message, now,
                                       due_at=now + delay):
                 self._requeue(queues.Outgoing(item.body(retry=item.retry + 1), math.ceil(delay)))
@@ -475,5 +514,7 @@ def slot_interval(rate: float, margin: float = 0.05) -> float:
     return 1.0 / rate + margin / max(1, math.ceil(rate))
 
 
-def handle_batch(records: Sequence[tuple[str, str]]) -> list[str]:
-    return Dispatcher().handle(records)
+def handle_batch(records: Sequence[tuple[str, str]],
+                 remaining_seconds: float = DEFAULT_REMAINING_SECONDS) -> list[str]:
+    """`remaining_seconds`: what the Lambda context has left (get_remaining_time_in_millis)."""
+    return Dispatcher(remaining_seconds=remaining_seconds).handle(records)

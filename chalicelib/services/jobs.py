@@ -46,13 +46,14 @@ def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
                         extra={"campaign_id": campaign_id})
     pending.sort(key=lambda m: int(m.line or 0))
     window = scheduler.Window.parse(campaign.window_start, campaign.window_end)
-    zones = [list(m.zones or []) or [brand.time_zone] for m in pending]
+    zones = [scheduler.safe_zones(m.zones or [], m.phone, brand.time_zone) for m in pending]
     due = scheduler.schedule(zones, window, float(campaign.send_rate), now)
     moved = messages.schedule_many(
         campaign_id, [(m.phone, d) for m, d in zip(pending, due, strict=True)], now, NO_WINDOW,
         campaign.skill)
     logger.info("campaign scheduled", extra={"campaign_id": campaign_id, "messages": moved})
     release.release_messages(now)
+    campaigns.fanout_done(brand_id, campaign_id)  # else the release schedule asks again
     return moved
 
 

@@ -3,20 +3,24 @@ request may have been taken, or the consumer died between the send and the recor
 
 Never resent blind: the sweep takes the claim over, asks the gateway whether it has the message
 (To, From, created since the claim; body when it has one) and records SENT with the gateway's id
-when it does; only when the gateway has no record of it does the message go back on the queue.
-Runs in the one-minute release schedule.
+when it does; only when the gateway has no record of it is it sent again, unless it has had
+settings.max_send_attempts attempts already (then FAILED, RETRIES_EXHAUSTED).
+
+Sent again = back to SCHEDULED, due now, on the due-index: the release step of the next tick
+puts it on the queue (SQS first, then QUEUED), so a queue that refuses the send cannot leave a
+QUEUED message with no queue entry; the tick after simply tries again. Runs in the one-minute
+release schedule, after the release.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.logging import logger
 from chalicelib.messaging.gateway import GatewayError, SentMessage
-from chalicelib.services import gateways, queues
+from chalicelib.services import gateways
 from chalicelib.store import campaigns, messages
 from chalicelib.store.models import CampaignModel, MessageModel
 
@@ -25,7 +29,7 @@ MAX_PER_TICK = 500
 
 def sweep(now: float | None = None) -> dict[str, int]:
     now = time.time() if now is None else now
-    outcome = {"reconciled_sent": 0, "resent": 0, "unresolved": 0}
+    outcome = {"reconciled_sent": 0, "resent": 0, "unresolved": 0, "retries_exhausted": 0}
     seen: dict[tuple[str, str], CampaignModel | None] = {}
     for index, expired in enumerate(messages.iter_expired_claims(now)):
         if index >= MAX_PER_TICK:
@@ -53,7 +57,7 @@ def sweep(now: float | None = None) -> dict[str, int]:
 
 
 def reconcile_one(campaign: CampaignModel, phone: str, now: float) -> str | None:
-    """'reconciled_sent', 'resent' or None (someone else holds it now)."""
+    """'reconciled_sent', 'resent', 'retries_exhausted' or None (someone else holds it now)."""
     cid = campaign.campaign_id
     before = messages.get(cid, phone)
     if before is None or before.status != "SENDING" or not before.attempt_id:
@@ -70,13 +74,16 @@ def reconcile_one(campaign: CampaignModel, phone: str, now: float) -> str | None
         logger.info("ambiguous send found at the gateway", extra={"campaign_id": cid,
                                                                   "sid": sid.sid})
         return "reconciled_sent"
+    attempts = int(before.attempts or 0)
+    if attempts >= get_settings().max_send_attempts:
+        messages.record_exhausted(cid, phone, attempt, attempts, before.error_code,
+                                  (before.reason or "no answer")
+                                  + "; the gateway has no record of it", now)
+        return "retries_exhausted"
     # The gateway has no record of it: sending it now cannot make a second copy.
-    body: dict[str, Any] = {"brand_id": campaign.brand_id, "campaign_id": cid, "phone": phone,
-                            "due_at": now, "retry": 1}
-    if messages.release_claim(cid, phone, attempt, before.error_code or "NOT_AT_GATEWAY",
-                              "the gateway has no record of the earlier attempt; sending again",
-                              now, due_at=now):
-        queues.send_messages([queues.Outgoing(body, 0)])
+    messages.release_claim(cid, phone, attempt, before.error_code or "NOT_AT_GATEWAY",
+                           "the gateway has no record of the earlier attempt; sending again",
+                           now, due_at=now, in_queue=False)
     return "resent"
 
 

@@ -4,6 +4,7 @@ the release horizon on the send queue with DelaySeconds (DESIGN "Fan-out and def
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from chalicelib.config import get_settings
 from chalicelib.logging import logger
@@ -15,14 +16,30 @@ CHUNK = 100
 
 
 def tick(now: float | None = None) -> dict[str, int]:
+    """Each step on its own: one that fails (SQS refusing a send) is logged and tried again at
+    the next tick, and does not stop the others. The release runs before reconciliation (which
+    may take a while: a gateway look-up per ambiguous send) so that due messages are never held
+    up by it; a message reconciliation puts back goes on the queue at the next tick."""
     now = time.time() if now is None else now
-    started = start_due_campaigns(now)
-    released = release_messages(now)
-    swept = reconcile_sends.sweep(now)
-    return {"campaigns_started": started, "messages_released": released, **swept}
+    outcome: dict[str, int] = {}
+    steps: list[tuple[str, Callable[[float], dict[str, int]]]] = [
+        ("start", lambda at: {"campaigns_started": start_due_campaigns(at)}),
+        ("fanout", lambda at: {"fanouts_resumed": resume_stalled_fanouts(at)}),
+        ("release", lambda at: {"messages_released": release_messages(at)}),
+        ("reconcile", reconcile_sends.sweep),
+    ]
+    for name, step in steps:
+        try:
+            outcome.update(step(now))
+        except Exception:  # noqa: BLE001 - the next tick tries again; every step is idempotent
+            logger.exception("release schedule step failed; tried again next tick",
+                             extra={"step": name})
+    return outcome
 
 
 def start_due_campaigns(now: float) -> int:
+    """SCHEDULED -> RUNNING with the fan-out marked as asked for, then the launch job: when the
+    job's queue message is lost, resume_stalled_fanouts asks for it again."""
     started = 0
     for brand_id, campaign_id in campaigns.due_launches(now):
         campaign = campaigns.get(brand_id, campaign_id)
@@ -32,15 +49,34 @@ def start_due_campaigns(now: float) -> int:
             campaigns.update(
                 campaign,
                 [CampaignModel.status.set("RUNNING"), CampaignModel.launched_at.set(now),
-                 CampaignModel.launch_shard.remove(), CampaignModel.updated_at.set(now)],
+                 CampaignModel.launch_shard.remove(), CampaignModel.updated_at.set(now),
+                 *campaigns.fanout_actions(now)],
                 CampaignModel.status == "SCHEDULED", "campaign changed meanwhile")
         except Exception:
             logger.info("scheduled campaign changed before it started",
                         extra={"campaign_id": campaign_id})
             continue
-        queues.send_job({"type": "launch", "brand_id": brand_id, "campaign_id": campaign_id})
         started += 1
+        queues.send_job({"type": "launch", "brand_id": brand_id, "campaign_id": campaign_id})
     return started
+
+
+def resume_stalled_fanouts(now: float) -> int:
+    """Ask again for the launch job of RUNNING campaigns whose fan-out was asked for more than
+    settings.fanout_grace_seconds ago and has not finished (its queue message was lost, or the
+    job stopped half-way and SQS gave up on it). The job is idempotent: it moves only PENDING
+    rows, and the send claim guards against a second send."""
+    grace = get_settings().fanout_grace_seconds
+    resumed = 0
+    for brand_id, campaign_id in list(campaigns.stalled_fanouts(now - grace)):
+        if not campaigns.ask_fanout_again(brand_id, campaign_id, now):
+            campaigns.fanout_done(brand_id, campaign_id)  # cancelled meanwhile: nothing to do
+            continue
+        logger.warning("launch fan-out stalled; asked for again",
+                       extra={"campaign_id": campaign_id})
+        queues.send_job({"type": "launch", "brand_id": brand_id, "campaign_id": campaign_id})
+        resumed += 1
+    return resumed
 
 
 def release_messages(now: float) -> int:

@@ -13,6 +13,7 @@ from chalicelib.store.models import CampaignModel
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
 LAUNCH_SHARD = "scheduled"
+FANOUT_SHARD = "fanout"
 
 
 def get(brand_id: str, campaign_id: str, consistent: bool = True) -> CampaignModel:
@@ -52,3 +53,43 @@ def due_launches(until: float) -> Iterator[tuple[str, str]]:
     """(brand_id, campaign_id) of SCHEDULED campaigns whose launch time has come."""
     for item in CampaignModel.launch_index.query(LAUNCH_SHARD, CampaignModel.launch_at <= until):
         yield item.brand_id, item.campaign_id
+
+
+# --- the launch fan-out, until it has finished (issue 11.3) ----------------------------------
+
+def fanout_actions(now: float) -> list[Any]:
+    """Written with RUNNING: the campaign's fan-out is asked for and not finished yet."""
+    return [CampaignModel.fanout_shard.set(FANOUT_SHARD), CampaignModel.fanout_at.set(now)]
+
+
+def stalled_fanouts(asked_before: float) -> Iterator[tuple[str, str]]:
+    """(brand_id, campaign_id) of campaigns whose fan-out was asked for before `asked_before`
+    and has not finished."""
+    for item in CampaignModel.fanout_index.query(FANOUT_SHARD,
+                                                 CampaignModel.fanout_at <= asked_before):
+        yield item.brand_id, item.campaign_id
+
+
+def ask_fanout_again(brand_id: str, campaign_id: str, now: float) -> bool:
+    """The fan-out is asked for again now; False when it finished or the campaign stopped
+    running meanwhile (nothing to ask for)."""
+    return _update_if(brand_id, campaign_id, [CampaignModel.fanout_at.set(now)],
+                      CampaignModel.fanout_shard.exists() & (CampaignModel.status == "RUNNING"))
+
+
+def fanout_done(brand_id: str, campaign_id: str) -> None:
+    """The fan-out finished (or the campaign no longer runs): off the fan-out index."""
+    _update_if(brand_id, campaign_id,
+               [CampaignModel.fanout_shard.remove(), CampaignModel.fanout_at.remove()],
+               CampaignModel.campaign_id.exists())
+
+
+def _update_if(brand_id: str, campaign_id: str, actions: list[Any],
+               condition: Condition) -> bool:
+    try:
+        CampaignModel(brand_id, campaign_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

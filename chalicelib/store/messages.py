@@ -130,7 +130,13 @@ def iter_due(until: float, shards: Sequence[str] | None = None) -> Iterator[DueM
 
 
 def mark_queued(messages: Sequence[DueMessage], now: float) -> int:
-    """SCHEDULED -> QUEUED for messages just put on SQS; those that moved on meanwhile are left."""
+    """SCHEDULED -> QUEUED for messages just put on SQS; those that moved on meanwhile are left.
+
+    Conditioned on the due instant the releaser read as well as on SCHEDULED: a consumer may
+    have taken the message from an earlier queue entry and parked it again as SCHEDULED at a
+    later instant (window closed, long wait); that message has no entry on the queue for its new
+    instant, so it must stay SCHEDULED (on the due-index) for the release schedule to find.
+    """
     pending = list(messages)
     moved = 0
     while pending:
@@ -139,16 +145,21 @@ def mark_queued(messages: Sequence[DueMessage], now: float) -> int:
             with TransactWrite(connection=_connection()) as tx:
                 for msg in chunk:
                     tx.update(key(msg.campaign_id, msg.phone),
-                              actions=_queued_actions(now),
-                              condition=MessageModel.status == "SCHEDULED")
+                              actions=_queued_actions(now), condition=_released_as(msg))
             moved += len(chunk)
         except TransactWriteError:
             # Some moved on (claimed already); fall back to one by one for this chunk.
             for msg in chunk:
                 if _update(key(msg.campaign_id, msg.phone), _queued_actions(now),
-                           MessageModel.status == "SCHEDULED"):
+                           _released_as(msg)):
                     moved += 1
     return moved
+
+
+def _released_as(msg: DueMessage) -> Condition:
+    condition: Condition = (MessageModel.status == "SCHEDULED") & (
+        MessageModel.due_at == msg.due_at)
+    return condition
 
 
 def _queued_actions(now: float) -> list[Any]:
@@ -245,13 +256,18 @@ def record_failed(campaign_id: str, phone: str, attempt_id: str, code: str, reas
 
 def release_claim(campaign_id: str, phone: str, attempt_id: str, code: str | None,
                   reason: str | None, now: float, due_at: float | None = None,
-                  in_queue: bool = True) -> bool:
+                  in_queue: bool = True, counted: bool = True) -> bool:
     """SENDING -> back to waiting, when the gateway certainly did not take the message.
 
     in_queue: it goes back on SQS (QUEUED, due within the queue's delay); otherwise it waits in
     the table (SCHEDULED at `due_at`) for the release schedule.
+    counted: the claim was a send attempt (it reached the gateway, or its outcome was unknown);
+    a claim given back untouched (window closed, waiting for a send slot) does not count
+    towards the retry cap.
     """
     actions: list[Any] = [MessageModel.updated_at.set(now), MessageModel.claim_expires.remove()]
+    if not counted:
+        actions.append(MessageModel.attempts.add(-1))
     if code is not None:
         actions += [MessageModel.error_code.set(code), MessageModel.reason.set(reason or "")]
     if in_queue:
@@ -263,6 +279,18 @@ def release_claim(campaign_id: str, phone: str, attempt_id: str, code: str | Non
         actions += [MessageModel.status.set("SCHEDULED"), MessageModel.due_at.set(due_at or now),
                     MessageModel.due_shard.set(due_shard(phone))]
     return _update(key(campaign_id, phone), actions, _claimed(attempt_id))
+
+
+RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
+
+
+def record_exhausted(campaign_id: str, phone: str, attempt_id: str, attempts: int,
+                     last_code: str | None, last_reason: str | None, now: float) -> bool:
+    """SENDING -> FAILED (RETRIES_EXHAUSTED): the retry cap (settings.max_send_attempts) is
+    reached; the reason names the last error so the user can see what kept failing."""
+    last = f"{last_code}: {last_reason}" if last_code else (last_reason or "no answer")
+    return record_failed(campaign_id, phone, attempt_id, RETRIES_EXHAUSTED,
+                         f"gave up after {attempts} send attempts; the last one: {last}", now)
 
 
 def mark_ambiguous(campaign_id: str, phone: str, attempt_id: str, code: str, reason: str,

@@ -156,6 +156,17 @@ class CampaignLaunchIndex(GlobalSecondaryIndex["CampaignModel"]):
     launch_at = NumberAttribute(range_key=True)
 
 
+class CampaignFanoutIndex(GlobalSecondaryIndex["CampaignModel"]):
+    """Sparse: RUNNING campaigns whose launch fan-out was asked for and has not finished."""
+
+    class Meta:
+        index_name = "fanout-index"
+        projection = KeysOnlyProjection()
+
+    fanout_shard = UnicodeAttribute(hash_key=True)
+    fanout_at = NumberAttribute(range_key=True)
+
+
 class CampaignModel(Model):
     class Meta:
         table_name = "CampaignsTable"
@@ -191,7 +202,11 @@ class CampaignModel(Model):
     updated_at = NumberAttribute(null=True)
     launched_at = NumberAttribute(null=True)
     cancelled_at = NumberAttribute(null=True)
+    # Set with RUNNING, removed when the launch job finished its fan-out (issue 11.3).
+    fanout_shard = UnicodeAttribute(null=True)
+    fanout_at = NumberAttribute(null=True)  # when the fan-out was last asked for
     launch_index = CampaignLaunchIndex()
+    fanout_index = CampaignFanoutIndex()
 
 
 class MessageDueIndex(GlobalSecondaryIndex["MessageModel"]):

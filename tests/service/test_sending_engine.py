@@ -82,10 +82,10 @@ def test_transient_error_goes_back_on_the_queue_with_a_backoff(
         api: Api, brand: Brand, sandbox: SandboxServer) -> None:
     cid = _launched_campaign(api, brand, ["+12125550131"])
     _purge_send_queue()
-    _faults(sandbox, server_error=1.0)
+    _faults(sandbox, rate_limited=1.0)  # 429: documented as not taken, safe to resend
     assert _deliver(brand, cid, ["+12125550131"]) == {"batchItemFailures": []}
     message = _state(cid)["+12125550131"]
-    assert (message.status, message.error_code) == ("QUEUED", "20500")
+    assert (message.status, message.error_code) == ("QUEUED", "20429")
     assert sandbox.sandbox.snapshot() == []
     # on the queue again, with a delay (backoff), not visible at once
     assert _queue_counts() == {"visible": 0, "delayed": 1}
@@ -95,10 +95,15 @@ def test_transient_errors_end_failed_with_the_last_error_after_the_last_attempt(
         api: Api, brand: Brand, sandbox: SandboxServer) -> None:
     cid = _launched_campaign(api, brand, ["+12125550132"])
     _faults(sandbox, rate_limited=1.0)
-    _deliver(brand, cid, ["+12125550132"], retry=dispatch.MAX_ATTEMPTS - 1)
+    cap = get_settings().max_send_attempts
+    for attempt in range(cap):
+        assert _state(cid)["+12125550132"].status in ("QUEUED", "SCHEDULED"), attempt
+        _deliver(brand, cid, ["+12125550132"])
     message = _state(cid)["+12125550132"]
-    assert (message.status, message.error_code) == ("FAILED", "20429")
-    assert message.reason is not None and "gave up after 5 attempts" in message.reason
+    assert (message.status, message.error_code) == ("FAILED", "RETRIES_EXHAUSTED")
+    assert message.reason is not None and message.reason.startswith(
+        f"gave up after {cap} send attempts; the last one: 20429: ")
+    assert message.attempts == cap
 
 
 def test_backoff_grows_exponentially_with_jitter() -> None:
@@ -182,7 +187,8 @@ def test_expired_claim_the_gateway_never_saw_is_sent_again_once(
     # a consumer claimed it and died before calling the gateway
     claimed = messages.claim(cid, "+12125550138", "dead-attempt", time.time() - 600, 60)
     assert claimed is not None
-    assert reconcile_sends.sweep(time.time())["resent"] == 1
+    assert release.tick()["resent"] == 1  # reconciled: back in the table, due now
+    assert release.tick()["messages_released"] == 1  # and on the queue at the next tick
     _drain_send_queue(cid)
     got = sandbox.sandbox.snapshot()
     assert [m["to"] for m in got] == ["+12125550138"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -194,3 +195,38 @@ def test_a_long_campaign_runs_over_several_days_inside_each_window() -> None:
     days = {scheduler.utc(d).date() for d in due if d is not None}
     assert all(d is not None for d in due) and len(days) == 4
     assert all(scheduler.in_window(["Asia/Kolkata"], window, d) for d in due if d is not None)
+
+
+# --- a zone missing from the runtime's time zone database (issue 11.8) -----------------------
+
+
+def test_a_zone_the_runtime_lacks_falls_back_to_every_zone_of_the_country(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Ciudad Juarez's number with its zone under a name this runtime's tzdata does not have
+    # (as America/Ciudad_Juarez is missing from tzdata older than 2022g)
+    window = Window.parse("08:00", "21:00")
+    zones = scheduler.safe_zones(("America/Juarez_Not_In_This_Tzdata",), "+526565550123",
+                                 "America/New_York")
+    assert {"America/Tijuana", "America/Cancun", "America/Mexico_City"} <= set(zones)
+    assert all(scheduler.known_zone(z) for z in zones)
+    # the whole list is still scheduled, and the number only inside the window everywhere in
+    # Mexico (the most restrictive window of its country)
+    start = utc(2026, 6, 15, 0, 0)
+    due = scheduler.schedule([zones, ("America/New_York",)], window, 1.0, start)
+    assert due[0] is not None and due[1] is not None
+    assert scheduler.in_window(list(zones), window, due[0])
+    for zone in ("America/Tijuana", "America/Cancun"):
+        assert scheduler.in_window([zone], window, due[0])
+    # and it is said, as a structured warning
+    (record,) = [r for r in caplog.records
+                 if getattr(r, "unknown_zones", None) == ["America/Juarez_Not_In_This_Tzdata"]]
+    assert record.levelname == "WARNING" and getattr(record, "country", None) == "MX"
+
+
+def test_a_number_whose_country_has_no_known_zone_takes_the_brands_zone() -> None:
+    assert scheduler.safe_zones(("Nowhere/Unknown",), "+80012345678", "Europe/Berlin") == (
+        "Europe/Berlin",)
+    # known zones are kept as they are; no zone at all is the brand's zone, as before
+    assert scheduler.safe_zones(("Asia/Tokyo",), "+81312345678", "Europe/Berlin") == (
+        "Asia/Tokyo",)
+    assert scheduler.safe_zones((), "+81312345678", "Europe/Berlin") == ("Europe/Berlin",)
