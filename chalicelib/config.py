@@ -158,8 +158,9 @@ def reset_settings() -> None:
     gateway.forget_clients()
     models.bind_models()
     from chalicelib import secrets
-    from chalicelib.services import gateways, ratelimit
+    from chalicelib.services import dispatch, gateways, ratelimit
 
+    dispatch.forget_cached_reads()
     secrets.forget()
     ratelimit.forget_all()
     gateways.forget()

@@ -122,8 +122,20 @@ class _Cache:
             self.values[key] = (now, value)
         return value
 
+    def forget(self, key: str | None = None) -> None:
+        with self.lock:
+            if key is None:
+                self.values.clear()
+            else:
+                self.values.pop(key, None)
+
 
 _CACHE = _Cache()
+
+
+def forget_cached_reads() -> None:
+    """Forget the cached brand zones, sender limits and owners (the settings changed)."""
+    _CACHE.forget()
 
 
 def sender_rate(number: str) -> float:
@@ -144,7 +156,13 @@ def sender_of_brand(number: str, brand_id: str, now: float) -> bool:
     def owner() -> str | None:
         sender = brands.get_sender_number(number)
         return sender.brand_id if sender is not None else None
-    return bool(_CACHE.get(f"owner#{number}", owner, now) == brand_id)
+    key = f"owner#{number}"
+    if _CACHE.get(key, owner, now) == brand_id:
+        return True
+    # Only a "yes" is trusted from the cache: a "no" is read again, so a number given to the
+    # brand since (or a cache filled by another stage's data) never fails a send.
+    _CACHE.forget(key)
+    return bool(_CACHE.get(key, owner, now) == brand_id)
 
 
 class Dispatcher:
