@@ -39,7 +39,8 @@ def main() -> None:
     out.write_text(json.dumps(info, indent=2))
     print(f"""
   Web tool:         {stack.api_url}/         (sign in with a key below)
-  API:              {stack.api_url}          (OpenAPI: {stack.api_url}/openapi.json)
+  API:              {stack.api_url}          (OpenAPI: {stack.api_url}/openapi.json,
+                                                  Swagger UI: {stack.api_url}/docs)
   Sandbox gateway:  {stack.sandbox.url}/sandbox/messages   (every message "sent")
   moto server:      {stack.moto_url}
   Demo brand:       {demo['brand_id']}, SMS number {demo['numbers']['sms'][0]}
@@ -48,12 +49,14 @@ def main() -> None:
   Campaign-manager key: {demo['keys']['campaign_manager']}
   Agent key (403 on campaigns): {demo['keys']['agent']}
   All of this is in {Path(out).relative_to(ROOT)}. Walkthrough: README.md. Ctrl-C stops.
+  Data is kept in memory only: campaigns, keys and messages are gone when it stops.
 """, flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     stopped.wait()
-    print("Stopping...", flush=True)
+    print("Stopping... (the local stack keeps its data in memory only: it is discarded now)",
+          flush=True)
     stack.stop()
 
 
