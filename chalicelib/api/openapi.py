@@ -29,6 +29,7 @@ from chalicelib.api.content_schemas import ParseIn, TemplateIn
 from chalicelib.api.inbound_schemas import AgentMessageIn
 from chalicelib.api.params import MAX_LIMIT
 from chalicelib.api.schemas import CampaignIn, LaunchIn
+from chalicelib.domain import analytics
 from chalicelib.services.auth import ADMIN_ROLES, AGENT_ROLES, TOOL_ROLES
 from chalicelib.services.views import MESSAGE_STATUSES
 
@@ -47,8 +48,7 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("GET", "/docs"): "this document rendered for people (HTML)",
 }
 TEMPLATE_STATUSES = ("DRAFT", "PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED")
-RANGES = ("today", "this_week", "this_month", "last_30_days", "last_60_days", "last_90_days",
-          "year_to_date")
+RANGES = analytics.QUICK_RANGES
 
 
 # --- query parameters, as chalicelib/api/params.py and the services read them -----------------

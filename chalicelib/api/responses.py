@@ -229,6 +229,8 @@ class Brand(Out):
     time_zone: str
     window: WindowOut
     opt_out_text: str
+    locale: str = Field(description="how dates are written for the brand, e.g. en-US")
+    keyword_lifts_admin_optouts: bool
     help_text: str | None
     lookback_days: int
     default_skill: str | None
@@ -367,7 +369,9 @@ class RangeOut(Out):
     from_: str = Field(alias="from", description="YYYY-MM-DD in the brand's time zone")
     to: str
     time_zone: str
-    granularity: Literal["day", "hour"]
+    granularity: Literal["hour", "day", "month"] = Field(
+        description="of the series: hours for one day, days up to 92 days, months beyond")
+    name: str | None = Field(default=None, description="the quick range asked for, if any")
 
 
 class Totals(Out):
@@ -399,8 +403,12 @@ class Analytics(Out):
     range: RangeOut
     totals: Totals
     rates: Rates
+    not_reported: list[str] = Field(
+        description="figures no delivery report supports yet (shown as 'not reported', not 0)")
     delivery_status: dict[str, int]
     response_status: dict[str, int]
+    consumer_delivery: dict[str, int] = Field(
+        description="extra: delivery to the consumer, by delivery report")
     series: list[SeriesPoint]
 
 
