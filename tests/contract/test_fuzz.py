@@ -60,26 +60,11 @@ def stack() -> Iterator[LocalStack]:
     # and accepted by every check all the same).
     local = LocalStack(tick_seconds=2.0, extra_env={"API_RATE_DEFAULT": "1000",
                                                     "API_BURST_DEFAULT": "1000"})
-    _methods_without_a_handler(local)
     local.start()
     try:
         yield local
     finally:
         local.stop()
-
-
-def _methods_without_a_handler(local: LocalStack) -> None:
-    """Until infra/local_stack.py answers TRACE and QUERY itself (another change), its handler
-    lacks them and http.server answers 501 before the app sees the request; given to the
-    handler like the other verbs, the app answers 405 with Allow (app.py reshapes it to JSON)."""
-    from chalice.local import ChaliceRequestHandler
-
-    from infra import local_stack
-
-    for verb in ("TRACE", "QUERY"):
-        for handler in (ChaliceRequestHandler, local_stack.QuietChaliceHandler):
-            if not hasattr(handler, f"do_{verb}"):
-                setattr(handler, f"do_{verb}", ChaliceRequestHandler._generic_handle)
 
 
 def _start(stack: LocalStack, tmp_path: Path, key: str, operations: list[str],
