@@ -9,9 +9,15 @@ export AWS_DEFAULT_REGION ?= us-east-1
 .PHONY: run test unit lint package bench deploy clean onboard reconcile web chromium browser \
 	screenshots checkov
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Two install levels in one venv: what `make run` needs (.run-installed), and on top of it the
+# test, lint and type tools (.installed) that only `make test` and friends use.
+$(VENV)/.run-installed: requirements.txt requirements-local.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check 'pip<26.3'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-local.txt
+	@touch $@
+
+$(VENV)/.installed: $(VENV)/.run-installed requirements-dev.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
@@ -29,7 +35,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 checkov: $(CHECKOV_VENV)/.installed
 
 ## Start the local stack: moto server, API, event pumps, sandbox gateway (Ctrl-C stops it).
-run: $(VENV)/.installed web
+run: $(VENV)/.run-installed web
 	$(PY) -m infra.run
 
 ## The whole test suite: lint, types, unit, service (moto), end-to-end (local stack), template.
@@ -55,7 +61,7 @@ package: $(VENV)/.installed web
 ## Onboard a brand and print its first admin key (once). Local stack by default (`make run` must
 ## be running); AWS=1 STAGE=prod for the stage's stack. E.g.
 ##   make onboard BRAND=acme NAME="Acme Inc." TIME_ZONE=America/New_York [SECRET_REF=/proactive/dev/...]
-onboard: $(VENV)/.installed
+onboard: $(VENV)/.run-installed
 	$(PY) -m infra.onboard --brand-id "$(BRAND)" --name "$(NAME)" \
 	  --time-zone "$(or $(TIME_ZONE),America/New_York)" --stage $(STAGE) \
 	  $(if $(SECRET_REF),--gateway-secret-ref "$(SECRET_REF)") $(if $(AWS),--aws)
@@ -72,7 +78,7 @@ deploy: package
 	  $(if $(PUBLIC_BASE_URL),--parameter-overrides PublicBaseUrl=$(PUBLIC_BASE_URL))
 
 ## Recount the counters from the messages table of the running stack (or ENDPOINT=http://...).
-reconcile: $(VENV)/.installed
+reconcile: $(VENV)/.run-installed
 	$(PY) -m infra.reconcile $(if $(ENDPOINT),--endpoint $(ENDPOINT))
 
 ## Benchmarks; results go to BENCHMARKS.md.
@@ -83,22 +89,16 @@ clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache web/node_modules \
 	  chalicelib/web/vendor
 
-## The web tool's third-party libraries (chart.js; swagger-ui-dist for /docs) from the npm
-## registry into chalicelib/web/vendor/ (they deploy with the functions; not committed). Needs
-## node + npm (installed when missing).
-WEB_VENDOR := chalicelib/web/vendor/chart.umd.min.js
-DOCS_VENDOR := chalicelib/web/vendor/swagger-ui-bundle.js
-web: $(WEB_VENDOR) $(DOCS_VENDOR)
+## The web tool's third-party libraries (chart.js; swagger-ui-dist for /docs) into
+## chalicelib/web/vendor/ (they deploy with the functions; not committed): the versions pinned in
+## web/package-lock.json, fetched with Python and checked against the lock's sha512 (no npm, no
+## root). To upgrade one: `cd web && npm install chart.js@X` (updates the lock), then `make web`.
+WEB_STAMP := chalicelib/web/vendor/.pinned
+web: $(WEB_STAMP)
 
-$(WEB_VENDOR): web/package.json web/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
-	cd web && npm install --no-audit --no-fund --loglevel=error
-	mkdir -p chalicelib/web/vendor
-	cp web/node_modules/chart.js/dist/chart.umd.min.js $(WEB_VENDOR)
-
-$(DOCS_VENDOR): $(WEB_VENDOR)
-	cp web/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
-	  web/node_modules/swagger-ui-dist/swagger-ui.css chalicelib/web/vendor/
+$(WEB_STAMP): web/package-lock.json infra/web_vendor.py
+	$(PYTHON) -m infra.web_vendor --force
+	@touch $@
 
 ## Debian's chromium for the browser tests (Playwright's own browser download does not work here).
 CHROMIUM := /usr/bin/chromium

@@ -20,7 +20,7 @@ def test_moto_is_the_version_the_patches_were_written_for() -> None:
     assert installed == moto_server.PATCHED_MOTO_VERSION, (
         f"moto {installed} is installed; infra/moto_server.py patches moto "
         f"{moto_server.PATCHED_MOTO_VERSION}: re-check each patch, then update the constant")
-    pins = (Path(__file__).resolve().parents[2] / "requirements-dev.txt").read_text()
+    pins = (Path(__file__).resolve().parents[2] / "requirements-local.txt").read_text()
     assert f"moto[server]=={moto_server.PATCHED_MOTO_VERSION}" in pins
 
 
