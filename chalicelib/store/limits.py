@@ -8,6 +8,8 @@ one transaction conditioned on the values it read, so concurrent consumers never
 from __future__ import annotations
 
 import math
+import random
+import time
 from collections.abc import Callable, Mapping
 
 from botocore.exceptions import ClientError
@@ -46,7 +48,7 @@ def reserve_within(intervals: Mapping[str, float], count: int, clock: Callable[[
     ddb = aws.client("dynamodb")
     keys = sorted(intervals)
     gap = max(intervals.values())
-    for _ in range(MAX_TRIES):
+    for attempt in range(MAX_TRIES):
         got = ddb.transact_get_items(TransactItems=[
             {"Get": {"TableName": table, "Key": {"key": {"S": k}}}} for k in keys])
         current: dict[str, str | None] = {}
@@ -81,4 +83,8 @@ def reserve_within(intervals: Mapping[str, float], count: int, clock: Callable[[
             if exc.response["Error"]["Code"] not in ("TransactionCanceledException",
                                                      "TransactionConflictException"):
                 raise
+            # Another consumer took the slot: read again after a short, jittered pause, so
+            # consumers that collided do not collide again at once (and retries do not hammer
+            # the table while it is busy).
+            time.sleep(random.uniform(0.0, min(0.05, 0.005 * (attempt + 1))))
     raise LimiterContended(f"rate limiters {keys} are too contended")
