@@ -11,7 +11,7 @@ from chalice import Chalice, Response  # type: ignore[attr-defined]
 
 from chalicelib import config
 from chalicelib.api import errors, openapi, params, request_limits, static
-from chalicelib.api.admin_schemas import (
+from chalicelib.domain.admin_inputs import (
     BrandSettingsIn,
     KeyIn,
     NumberIn,
@@ -19,8 +19,8 @@ from chalicelib.api.admin_schemas import (
     SkillIn,
     SkillPatchIn,
 )
-from chalicelib.api.content_schemas import ParseIn, TemplateIn
-from chalicelib.api.schemas import CampaignIn, LaunchIn, parse_body, read_object
+from chalicelib.domain.content_inputs import ParseIn, TemplateIn
+from chalicelib.domain.inputs import CampaignIn, LaunchIn, parse_body, read_object
 from chalicelib.logging import correlated, logger
 from chalicelib.services import (
     admin,

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 
 _CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5,
                         read_timeout=20, max_pool_connections=20)
@@ -27,3 +27,6 @@ def client(service: str) -> Any:
 
 def reset_clients() -> None:
     client.cache_clear()
+
+
+on_reset(reset_clients)

@@ -26,7 +26,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from chalicelib import secrets
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 from chalicelib.logging import logger
 
 Kind = Literal["transient", "permanent", "opted_out", "not_whatsapp", "ambiguous"]
@@ -244,3 +244,6 @@ def get_gateway(secret_ref: str | None = None) -> Gateway:
 
 def forget_clients() -> None:
     _client.cache_clear()
+
+
+on_reset(forget_clients)

@@ -8,14 +8,14 @@ import time
 from typing import Any
 from urllib.parse import unquote
 
-from chalicelib.api.admin_schemas import (
+from chalicelib.domain import brand_rules
+from chalicelib.domain.admin_inputs import (
     BrandSettingsIn,
     NumberIn,
     NumberPatchIn,
     SkillIn,
     SkillPatchIn,
 )
-from chalicelib.domain import brand_rules
 from chalicelib.domain.errors import Conflict, NotFound, field_error
 from chalicelib.services import audit_log, ratelimit
 from chalicelib.services.auth import Principal

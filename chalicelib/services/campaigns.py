@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.api.schemas import CampaignIn, LaunchIn, merge_patch, validate
 from chalicelib.domain import phones
 from chalicelib.domain.errors import (
     Conflict,
@@ -13,6 +12,7 @@ from chalicelib.domain.errors import (
     field_error,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.inputs import CampaignIn, LaunchIn, merge_patch, validate
 from chalicelib.logging import logger
 from chalicelib.services import analytics, queues
 from chalicelib.services import recipients as recipient_lists

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import send_metrics
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 from chalicelib.domain import scheduler
 from chalicelib.logging import logger
 from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError
@@ -136,6 +136,9 @@ _CACHE = _Cache()
 def forget_cached_reads() -> None:
     """Forget the cached brand zones, sender limits and owners (the settings changed)."""
     _CACHE.forget()
+
+
+on_reset(forget_cached_reads)
 
 
 def sender_rate(number: str) -> float:

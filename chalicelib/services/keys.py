@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.api.admin_schemas import KeyIn
+from chalicelib.domain.admin_inputs import KeyIn
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.services import audit_log, auth
 from chalicelib.services.auth import Principal

@@ -18,10 +18,10 @@ from urllib.parse import unquote_plus
 import boto3
 from botocore.config import Config
 
-from chalicelib.api.content_schemas import ParseIn
 from chalicelib.config import get_settings
 from chalicelib.domain import content
 from chalicelib.domain import recipients as lists
+from chalicelib.domain.content_inputs import ParseIn
 from chalicelib.domain.errors import Conflict, DomainError, field_error
 from chalicelib.domain.ids import new_id
 from chalicelib.logging import logger

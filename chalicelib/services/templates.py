@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.api.content_schemas import TemplateIn
 from chalicelib.domain import templates as rules
+from chalicelib.domain.content_inputs import TemplateIn
 from chalicelib.domain.errors import Conflict, DomainError, field_error
 from chalicelib.domain.ids import new_id
 from chalicelib.logging import logger

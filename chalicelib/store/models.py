@@ -20,7 +20,7 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 
 
 class BrandModel(Model):
@@ -357,6 +357,9 @@ def _bind(model: type[Model]) -> None:
 def bind_models() -> None:
     for model in ALL_MODELS:
         _bind(model)
+
+
+on_reset(bind_models)
 
 
 for _model in (BrandModel, ApiKeyModel, SenderNumberModel, SkillModel, CampaignModel,
