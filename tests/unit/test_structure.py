@@ -191,3 +191,33 @@ def f(campaign):
         "raw DynamoDB client", "actions= passed from a service",
         "condition= passed from a service",
     ])
+
+
+def test_no_model_declares_an_attribute_twice() -> None:
+    twice = []
+    for path in sorted((PACKAGE / "store").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            seen: set[str] = set()
+            for statement in node.body:
+                names = [target.id for target in getattr(statement, "targets", [])
+                         if isinstance(target, ast.Name)]
+                twice += [f"{path.name} {node.name}.{name}" for name in names if name in seen]
+                seen.update(names)
+    assert twice == []
+
+
+def test_each_resource_is_defined_in_one_fragment() -> None:
+    """infra/resources/*.yaml are merged into one template: a resource defined (with its Type)
+    in two fragments is merged silently, key by key, and the two definitions drift apart.
+    Fragments without a Type are overlays of what chalice generates (e.g. RestAPI)."""
+    import yaml
+
+    where: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "infra" / "resources").glob("*.yaml")):
+        resources = (yaml.safe_load(path.read_text()) or {}).get("Resources", {})
+        for name, resource in resources.items():
+            if "Type" in resource:
+                where.setdefault(name, []).append(path.name)
+    assert {name: files for name, files in where.items() if len(files) > 1} == {}
