@@ -5,6 +5,7 @@ chalicelib (+ app.py) has no cycle, and services say what happens while the stor
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,11 +26,16 @@ def _sources() -> dict[str, Path]:
     return found
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), str(path))
+
+
 def _imported(module: str, path: Path, known: set[str]) -> Iterator[str]:
     """The product modules `module` imports, anywhere in its body (a function-local import is
     still an edge: it only hides the cycle until run time)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(_tree(path)):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -48,6 +54,7 @@ def _imported(module: str, path: Path, known: set[str]) -> Iterator[str]:
                 yield name
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     sources = _sources()
     known = set(sources)
@@ -216,7 +223,8 @@ def test_each_resource_is_defined_in_one_fragment() -> None:
 
     where: dict[str, list[str]] = {}
     for path in sorted((ROOT / "infra" / "resources").glob("*.yaml")):
-        resources = (yaml.safe_load(path.read_text()) or {}).get("Resources", {})
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        resources = (yaml.load(path.read_text(), Loader=loader) or {}).get("Resources", {})
         for name, resource in resources.items():
             if "Type" in resource:
                 where.setdefault(name, []).append(path.name)
