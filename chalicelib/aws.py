@@ -8,10 +8,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 
 _CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5,
                         read_timeout=20, max_pool_connections=20)
+# Pre-signed S3 URLs and forms are signed with Signature V4 (every region accepts it).
+_SERVICE_CONFIG = {"s3": _CLIENT_CONFIG.merge(Config(signature_version="s3v4"))}
 
 
 @cache
@@ -21,9 +23,12 @@ def client(service: str) -> Any:
         service,  # type: ignore[call-overload]
         region_name=settings.region,
         endpoint_url=settings.aws_endpoint_url,
-        config=_CLIENT_CONFIG,
+        config=_SERVICE_CONFIG.get(service, _CLIENT_CONFIG),
     )
 
 
 def reset_clients() -> None:
     client.cache_clear()
+
+
+on_reset(reset_clients)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -146,21 +147,22 @@ def get_settings() -> Settings:
     )
 
 
+# Caches derived from the settings (clients, model bindings, cached reads) register how to forget
+# themselves here when their module is imported; this module imports none of them, so no module
+# that reads the settings is imported by it (no import cycle).
+_RESETS: list[Callable[[], None]] = []
+
+
+def on_reset(forget: Callable[[], None]) -> Callable[[], None]:
+    """Call `forget` whenever the settings are reset (usable as a decorator)."""
+    if forget not in _RESETS:
+        _RESETS.append(forget)
+    return forget
+
+
 def reset_settings() -> None:
-    """Forget cached settings and clients (tests and the local stack change the environment)."""
+    """Forget cached settings and everything registered with on_reset (tests and the local stack
+    change the environment)."""
     get_settings.cache_clear()
-    from chalicelib import aws  # local import: aws depends on this module
-
-    aws.reset_clients()
-    from chalicelib.messaging import gateway
-    from chalicelib.store import models
-
-    gateway.forget_clients()
-    models.bind_models()
-    from chalicelib import secrets
-    from chalicelib.services import dispatch, gateways, ratelimit
-
-    dispatch.forget_cached_reads()
-    secrets.forget()
-    ratelimit.forget_all()
-    gateways.forget()
+    for forget in list(_RESETS):
+        forget()

@@ -14,7 +14,7 @@ import threading
 import time
 
 from chalicelib import aws
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 
 CACHE_SECONDS = 300.0
 _cache: dict[str, tuple[float, str]] = {}
@@ -74,3 +74,6 @@ def gateway_credentials(ref: str | None = None) -> tuple[str, str]:
 def forget() -> None:
     with _lock:
         _cache.clear()
+
+
+on_reset(forget)

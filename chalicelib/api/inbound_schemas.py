@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chalicelib.api.schemas import Strict
+from chalicelib.domain.inputs import Strict
 
 
 class AgentMessageIn(Strict):

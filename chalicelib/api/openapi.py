@@ -17,7 +17,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib.api import responses as r
-from chalicelib.api.admin_schemas import (
+from chalicelib.api.inbound_schemas import AgentMessageIn
+from chalicelib.api.params import MAX_LIMIT
+from chalicelib.domain import analytics
+from chalicelib.domain.admin_inputs import (
     BrandSettingsIn,
     KeyIn,
     NumberIn,
@@ -25,11 +28,8 @@ from chalicelib.api.admin_schemas import (
     SkillIn,
     SkillPatchIn,
 )
-from chalicelib.api.content_schemas import ParseIn, TemplateIn
-from chalicelib.api.inbound_schemas import AgentMessageIn
-from chalicelib.api.params import MAX_LIMIT
-from chalicelib.api.schemas import CampaignIn, LaunchIn
-from chalicelib.domain import analytics
+from chalicelib.domain.content_inputs import ParseIn, TemplateIn
+from chalicelib.domain.inputs import CampaignIn, LaunchIn
 from chalicelib.services.auth import ADMIN_ROLES, AGENT_ROLES, TOOL_ROLES
 from chalicelib.services.views import MESSAGE_STATUSES
 

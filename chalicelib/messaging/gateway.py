@@ -26,7 +26,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from chalicelib import secrets
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 from chalicelib.logging import logger
 
 Kind = Literal["transient", "permanent", "opted_out", "not_whatsapp", "ambiguous"]
@@ -193,10 +193,12 @@ class Gateway:
 
 
 def with_fresh_credentials(secret_ref: str | None, build: Callable[[], C],
-                           request: Callable[[C], T]) -> T:
+                           request: Callable[[C], T],
+                           reread: Callable[[str | None, float], None] | None = None) -> T:
     """`request` on the client `build` returns for the credentials read now; on 401, once more
     on the client for the credentials read again (when they changed). `build` must return the
-    same client for the same credentials (an lru_cache keyed by them)."""
+    same client for the same credentials (an lru_cache keyed by them). `reread`: reads the
+    secret again, bypassing the cache (default secrets.reread)."""
     started = time.time()
     client = build()
     try:
@@ -205,7 +207,10 @@ def with_fresh_credentials(secret_ref: str | None, build: Callable[[], C],
         if not unauthorized(error):
             raise
         refused = error
-    secrets.reread(secret_ref, read_before=started)
+    if reread is None:
+        secrets.reread(secret_ref, read_before=started)
+    else:
+        reread(secret_ref, started)
     fresh = build()
     if fresh is not client:
         logger.info("gateway credentials changed; retrying with the new ones")
@@ -244,3 +249,6 @@ def get_gateway(secret_ref: str | None = None) -> Gateway:
 
 def forget_clients() -> None:
     _client.cache_clear()
+
+
+on_reset(forget_clients)

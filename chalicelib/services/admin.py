@@ -8,20 +8,19 @@ import time
 from typing import Any
 from urllib.parse import unquote
 
-from chalicelib.api.admin_schemas import (
+from chalicelib.domain import brand_rules
+from chalicelib.domain.admin_inputs import (
     BrandSettingsIn,
     NumberIn,
     NumberPatchIn,
     SkillIn,
     SkillPatchIn,
 )
-from chalicelib.domain import brand_rules
 from chalicelib.domain.errors import Conflict, NotFound, field_error
 from chalicelib.services import audit_log, ratelimit
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
 from chalicelib.store import audit, brands, campaigns
-from chalicelib.store.audit import Step
 from chalicelib.store.models import BrandModel, SenderNumberModel, SkillModel
 
 # A campaign in these statuses will still send from its numbers (a DRAFT once launched).
@@ -78,17 +77,15 @@ def update_brand(principal: Principal, payload: BrandSettingsIn) -> dict[str, An
     if not changed:
         return brand_view(brand)
     now = time.time()
-    actions: list[Any] = [BrandModel.updated_at.set(now)]
+    changes: dict[str, Any] = {}
     for name in changed:
         if name == "window":
-            actions += [BrandModel.window_start.set(wanted["window"]["start"]),
-                        BrandModel.window_end.set(wanted["window"]["end"])]
-        elif name == "default_skill" and wanted[name] is None:
-            actions.append(BrandModel.default_skill.remove())
+            changes.update(window_start=wanted["window"]["start"],
+                           window_end=wanted["window"]["end"])
         else:
-            actions.append(getattr(BrandModel, name).set(wanted[name]))
+            changes[name] = wanted[name]
     audit.commit(
-        [Step("update", brand, BrandModel.brand_id.exists(), actions)],
+        [brands.brand_settings_step(brand, changes, now)],
         audit_log.entry(principal, brand.brand_id, "brand.update", brand.brand_id,
                         {k: before[k] for k in sorted(changed)},
                         {k: wanted[k] for k in sorted(changed)}))
@@ -121,8 +118,7 @@ def add_number(principal: Principal, payload: NumberIn) -> dict[str, Any]:
         raise _taken(checked.number, existing.brand_id == principal.brand_id)
     try:
         audit.commit(
-            [Step("save", number, SenderNumberModel.number.does_not_exist(),
-                  conflict=_taken(checked.number, False).message)],
+            [brands.new_number_step(number, _taken(checked.number, False).message)],
             audit_log.entry(principal, principal.brand_id, "number.add", checked.number,
                             None, number_view(number)))
     except Conflict:
@@ -164,20 +160,19 @@ def update_number(principal: Principal, raw_number: str,
     keywords on it; allowed while campaigns use the number."""
     number = _own_number(principal, raw_number)
     before = number_view(number)
-    actions: list[Any] = []
+    changes: dict[str, Any] = {}
     if payload.rate is not None:
-        actions.append(SenderNumberModel.rate.set(payload.rate))
-        number.rate = payload.rate
+        changes["rate"] = payload.rate
     if payload.gateway_answers_keywords is not None:
         if payload.gateway_answers_keywords and number.channel != "sms":
             raise field_error("gateway_answers_keywords",
                               "only an SMS number's gateway answers STOP/START/HELP itself")
-        actions.append(SenderNumberModel.gateway_answers_keywords.set(
-            payload.gateway_answers_keywords))
-        number.gateway_answers_keywords = payload.gateway_answers_keywords
+        changes["gateway_answers_keywords"] = payload.gateway_answers_keywords
+    step = brands.number_settings_step(number, changes, f"{number.number} changed meanwhile")
+    for name, value in changes.items():
+        setattr(number, name, value)
     audit.commit(
-        [Step("update", number, SenderNumberModel.brand_id == principal.brand_id,
-              actions=actions, conflict=f"{number.number} changed meanwhile")],
+        [step],
         audit_log.entry(principal, principal.brand_id, "number.update", number.number,
                         before, number_view(number)))
     return number_view(number)
@@ -200,8 +195,7 @@ def remove_number(principal: Principal, raw_number: str) -> dict[str, Any]:
                        f"{'them' if len(users) > 1 else 'it'} another number or cancel "
                        f"{'them' if len(users) > 1 else 'it'} first", code="NUMBER_IN_USE")
     audit.commit(
-        [Step("delete", number, SenderNumberModel.brand_id == principal.brand_id,
-              conflict=f"{number.number} changed meanwhile")],
+        [brands.remove_number_step(number, f"{number.number} changed meanwhile")],
         audit_log.entry(principal, principal.brand_id, "number.remove", number.number,
                         number_view(number), None))
     return {"removed": number.number}
@@ -221,8 +215,8 @@ def create_skill(principal: Principal, payload: SkillIn) -> dict[str, Any]:
     skill_id = payload.id or brand_rules.skill_id_from_name(payload.name)
     skill = SkillModel(principal.brand_id, skill_id, name=payload.name, retired=False)
     audit.commit(
-        [Step("save", skill, SkillModel.skill_id.does_not_exist(),
-              conflict=f"the skill '{skill_id}' already exists (retired skills keep their id)")],
+        [brands.new_skill_step(
+            skill, f"the skill '{skill_id}' already exists (retired skills keep their id)")],
         audit_log.entry(principal, principal.brand_id, "skill.create", skill_id, None,
                         skill_view(skill)))
     return skill_view(skill)
@@ -238,20 +232,15 @@ def update_skill(principal: Principal, skill_id: str, payload: SkillPatchIn) -> 
         if brand.default_skill == skill_id:
             raise Conflict(f"'{skill_id}' is the brand's default skill; choose another default "
                            "(PUT /brand) before retiring it", code="DEFAULT_SKILL")
-    actions: list[Any] = []
-    if payload.name is not None:
-        actions.append(SkillModel.name.set(payload.name))
-    if payload.retired is not None:
-        actions.append(SkillModel.retired.set(payload.retired))
-    after = {**before, **({"name": payload.name} if payload.name is not None else {}),
-             **({"retired": payload.retired} if payload.retired is not None else {})}
+    changes = {name: value for name, value in
+               (("name", payload.name), ("retired", payload.retired)) if value is not None}
+    after = {**before, **changes}
     if after == before:
         return before
     action = ("skill.retire" if payload.retired and not before["retired"] else
               "skill.restore" if payload.retired is False and before["retired"] else
               "skill.rename")
     audit.commit(
-        [Step("update", skill, SkillModel.skill_id.exists(), actions,
-              conflict=f"skill '{skill_id}' was removed meanwhile")],
+        [brands.skill_settings_step(skill, changes, f"skill '{skill_id}' was removed meanwhile")],
         audit_log.entry(principal, principal.brand_id, action, skill_id, before, after))
     return after

@@ -57,7 +57,7 @@ def require(principal: Principal, roles: tuple[str, ...]) -> Principal:
 def create_key(brand_id: str, role: str, label: str = "") -> tuple[ApiKeyModel, str]:
     """A new key; the secret is returned once and only its hash is stored."""
     key, secret = new_key(brand_id, role, label)
-    key.save()
+    brands.save_key(key)
     return key, secret
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.api.schemas import CampaignIn, LaunchIn, merge_patch, validate
 from chalicelib.domain import phones
 from chalicelib.domain.errors import (
     Conflict,
@@ -13,6 +12,7 @@ from chalicelib.domain.errors import (
     field_error,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.inputs import CampaignIn, LaunchIn, merge_patch, validate
 from chalicelib.logging import logger
 from chalicelib.services import analytics, queues
 from chalicelib.services import recipients as recipient_lists
@@ -80,15 +80,9 @@ def update_draft(principal: Principal, campaign_id: str, patch: dict[str, Any]) 
     if "launch_at" in changed:
         _check_launch_at(changed["launch_at"], now)
     clear = bool(changed.keys() & CONTENT_FIELDS) and recipient_lists.has_list(campaign)
-    actions: list[Any] = [getattr(CampaignModel, name).remove() if value is None
-                          else getattr(CampaignModel, name).set(value)
-                          for name, value in changed.items()]
-    actions.append(CampaignModel.updated_at.set(now))
-    if clear:
-        actions += recipient_lists.forget_actions()
-    campaigns.update(campaign, actions, CampaignModel.status == "DRAFT",
-                     "the campaign was launched or cancelled meanwhile; only a DRAFT campaign "
-                     "can be changed")
+    campaigns.edit_draft(campaign, changed, now, forget_recipients=clear,
+                         conflict="the campaign was launched or cancelled meanwhile; only a "
+                         "DRAFT campaign can be changed")
     if clear:
         recipient_lists.delete_lines(campaign)
     return {**campaign_view(campaign, status_counts(campaign)), "recipients_cleared": clear}
@@ -245,18 +239,8 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
     consent = ConsentAttribute(by_key_id=principal.key_id, by_label=principal.label, at=now,
                                text=CONSENT_TEXT.format(brand=brand.name))
     future = campaign.launch_at is not None and campaign.launch_at > now
-    actions: list[Any] = [CampaignModel.consent.set(consent), CampaignModel.updated_at.set(now)]
-    if future:
-        actions += [CampaignModel.status.set("SCHEDULED"),
-                    CampaignModel.launch_shard.set(campaigns.LAUNCH_SHARD)]
-    else:
-        actions += [CampaignModel.status.set("RUNNING"), CampaignModel.launched_at.set(now),
-                    *campaigns.fanout_actions(now)]
-    # Exactly the list read above: no store holds the list, and no newer list came meanwhile.
-    campaigns.update(campaign, actions,
-                     recipient_lists.is_draft_list(int(campaign.list_id or 0))
-                     & CampaignModel.list_writer.does_not_exist(),
-                     "the campaign was launched, changed or given a new recipient list "
+    campaigns.launch(campaign, consent, now, scheduled=future,
+                     conflict="the campaign was launched, changed or given a new recipient list "
                      "meanwhile; look at it again before launching")
     if not future:
         try:
@@ -287,13 +271,7 @@ def _check_senders(campaign: CampaignModel) -> None:
 def cancel(principal: Principal, campaign_id: str) -> dict[str, Any]:
     campaign = campaigns.get(principal.brand_id, campaign_id)
     now = time.time()
-    campaigns.update(
-        campaign,
-        [CampaignModel.status.set("CANCELLED"), CampaignModel.cancelled_at.set(now),
-         CampaignModel.launch_shard.remove(), CampaignModel.updated_at.set(now)],
-        CampaignModel.status.is_in("DRAFT", "SCHEDULED", "RUNNING"),
-        f"a {campaign.status} campaign cannot be cancelled",
-    )
+    campaigns.cancel(campaign, now, f"a {campaign.status} campaign cannot be cancelled")
     queues.send_job({"type": "cancel", "brand_id": campaign.brand_id,
                      "campaign_id": campaign.campaign_id})
     return campaign_view(campaign, status_counts(campaign))

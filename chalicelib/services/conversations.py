@@ -109,12 +109,12 @@ def _open_new(brand: BrandModel, phone: str, channel: str, brand_number: str,
     except Exception:
         # The message is retried (inbound queue): no orphan conversation stays behind.
         with contextlib.suppress(Exception):
-            conversation.delete()
+            conversations.discard(conversation)
         raise
     if opened:
         return conversation
     # Another reply opened one at the same moment: ours was never shown; join theirs.
-    conversation.delete()
+    conversations.discard(conversation)
     return None
 
 

@@ -17,10 +17,17 @@ One invocation has one deadline (the Lambda context's remaining time less DEADLI
 shared by every campaign and sender in the batch: send slots are reserved only as far as a send
 can still finish before it, the senders' groups wait for their slots at the same time, and what
 cannot go in time is given back to the queue at once, due at its next free slot.
+
+The Dispatcher decides; it touches the world only through its ports (`Ports`): the store
+operations it uses (`SendStore`, by default `StoreOps` over chalicelib/store), the gateway of a
+brand, the send queue, the clock and sleep. Unit tests run it against in-memory fakes
+(tests/unit/test_dispatch_unit.py); the local stack and tests may wrap the default ports
+(`use_ports`), e.g. to play a consumer that dies between the send and its record.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -28,19 +35,20 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from chalicelib import send_metrics
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 from chalicelib.domain import scheduler
 from chalicelib.logging import logger
-from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError
+from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError, SentMessage
 from chalicelib.services import analytics, gateways, queues
 from chalicelib.store import brands, campaigns, limits, messages, optouts, templates
-from chalicelib.store.models import CampaignModel, MessageModel
+from chalicelib.store.models import CampaignModel, MessageModel, SenderNumberModel
+from chalicelib.store.templates import TemplateModel
 
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 900.0
@@ -63,9 +71,122 @@ STATUS_FRESH_SECONDS = 1.0  # a send goes only if the campaign was seen RUNNING 
 CACHE_SECONDS = 30.0  # brand time zone and sender limits, per Lambda container
 NOT_WHATSAPP = {str(c) for c in NOT_WHATSAPP_CODES}
 
-# Fault injection for tests of crash safety: called after the gateway took a message and before
-# it is recorded; a hook that raises plays a consumer that dies right there.
-AFTER_SEND_HOOKS: list[Callable[[str, str], None]] = []
+
+
+# --- the ports: what the Dispatcher uses of the world -----------------------------------------
+
+class SendStore(Protocol):
+    """The store operations of the send consumer (chalicelib/store names them; StoreOps below)."""
+
+    def campaign(self, brand_id: str, campaign_id: str) -> CampaignModel: ...
+    def brand_zone(self, brand_id: str) -> str: ...
+    def sender_number(self, number: str) -> SenderNumberModel | None: ...
+    def template(self, brand_id: str, template_id: str) -> TemplateModel | None: ...
+    def opted_out(self, brand_id: str, phones: Iterable[str]) -> set[str]: ...
+    def reserve_slots(self, intervals: Mapping[str, float], count: int,
+                      clock: Callable[[], float], max_wait: float,
+                      lead: float) -> tuple[float, float, int]: ...
+    def claim(self, campaign_id: str, phone: str, attempt_id: str, now: float,
+              lease_seconds: float) -> MessageModel | None: ...
+    def skip(self, campaign_id: str, phone: str, code: str, reason: str, now: float) -> bool: ...
+    def skip_claimed(self, campaign_id: str, phone: str, attempt_id: str, code: str,
+                     reason: str, now: float) -> bool: ...
+    def reschedule(self, campaign_id: str, phone: str, due_at: float, now: float) -> bool: ...
+    def release_claim(self, campaign_id: str, phone: str, attempt_id: str, code: str | None,
+                      reason: str | None, now: float, due_at: float | None = None,
+                      in_queue: bool = True, counted: bool = True) -> bool: ...
+    def record_sent(self, campaign_id: str, phone: str, attempt_id: str, sid: str,
+                    channel: str, now: float, due_at: float | None = None) -> bool: ...
+    def record_failed(self, campaign_id: str, phone: str, attempt_id: str, code: str,
+                      reason: str, now: float) -> bool: ...
+    def record_exhausted(self, campaign_id: str, phone: str, attempt_id: str, attempts: int,
+                         last_code: str | None, last_reason: str | None, now: float) -> bool: ...
+    def mark_ambiguous(self, campaign_id: str, phone: str, attempt_id: str, code: str,
+                       reason: str, now: float, reconcile_after: float) -> bool: ...
+    def record_gateway_opt_out(self, campaign: CampaignModel, phone: str, number: str,
+                               now: float) -> None: ...
+
+
+class StoreOps:
+    """SendStore over chalicelib/store (DynamoDB)."""
+
+    def campaign(self, brand_id: str, campaign_id: str) -> CampaignModel:
+        return campaigns.get(brand_id, campaign_id)
+
+    def brand_zone(self, brand_id: str) -> str:
+        return str(brands.get_brand(brand_id).time_zone)
+
+    def sender_number(self, number: str) -> SenderNumberModel | None:
+        return brands.get_sender_number(number)
+
+    def template(self, brand_id: str, template_id: str) -> TemplateModel | None:
+        return templates.get_template(brand_id, template_id)
+
+    def opted_out(self, brand_id: str, phones: Iterable[str]) -> set[str]:
+        return optouts.opted_out(brand_id, phones)
+
+    def reserve_slots(self, intervals: Mapping[str, float], count: int,
+                      clock: Callable[[], float], max_wait: float,
+                      lead: float) -> tuple[float, float, int]:
+        return limits.reserve_within(intervals, count, clock, max_wait, lead)
+
+    claim = staticmethod(messages.claim)
+    skip = staticmethod(messages.skip)
+    skip_claimed = staticmethod(messages.skip_claimed)
+    reschedule = staticmethod(messages.reschedule)
+    release_claim = staticmethod(messages.release_claim)
+    record_sent = staticmethod(messages.record_sent)
+    record_failed = staticmethod(messages.record_failed)
+    record_exhausted = staticmethod(messages.record_exhausted)
+    mark_ambiguous = staticmethod(messages.mark_ambiguous)
+
+    def record_gateway_opt_out(self, campaign: CampaignModel, phone: str, number: str,
+                               now: float) -> None:
+        """The carrier says the consumer opted out: brand-wide, and counted once."""
+        _, new_opt_out = optouts.record(campaign.brand_id, phone, source="gateway", now=now,
+                                        number=number, campaign_id=campaign.campaign_id)
+        if new_opt_out:
+            analytics.record_opt_out(campaign.brand_id, campaign.skill, campaign.campaign_id,
+                                     now, idempotency_key=f"optout#{campaign.brand_id}#"
+                                                          f"{phone}#{now:.3f}")
+
+
+class SendGateway(Protocol):
+    """A brand's gateway (messaging/gateway.py Gateway)."""
+
+    def client(self) -> Any: ...
+    def send(self, *, to: str, from_: str, body: str | None = None,
+             status_callback: str | None = None, validity_seconds: int | None = None,
+             content_sid: str | None = None,
+             content_variables: str | None = None) -> SentMessage: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    store: SendStore = field(default_factory=StoreOps)
+    gateway: Callable[[str], SendGateway] = gateways.for_brand  # by brand id
+    send_queue: Callable[[Sequence[queues.Outgoing]], None] = queues.send_messages
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+
+_ports: list[Callable[[], Ports]] = [Ports]
+
+
+def default_ports() -> Ports:
+    return _ports[-1]()
+
+
+def use_ports(factory: Callable[[], Ports]) -> Callable[[], None]:
+    """Build the consumer's ports with `factory` from now on (the local stack and tests wrap the
+    defaults this way, e.g. a store whose record_sent fails, to play a consumer dying between
+    the send and its record); returns the function that undoes it."""
+    _ports.append(factory)
+
+    def undo() -> None:
+        if factory in _ports:
+            _ports.remove(factory)
+    return undo
 
 
 @dataclass(frozen=True)
@@ -138,9 +259,12 @@ def forget_cached_reads() -> None:
     _CACHE.forget()
 
 
-def sender_rate(number: str) -> float:
+on_reset(forget_cached_reads)
+
+
+def sender_rate(number: str, store: SendStore | None = None) -> float:
     """Messages per second `number` may send: its own setting, else its kind's default."""
-    sender = brands.get_sender_number(number)
+    sender = (store or StoreOps()).sender_number(number)
     if sender is not None and sender.rate:
         return float(sender.rate)
     kind = sender.kind if sender is not None else "long_code"
@@ -150,29 +274,41 @@ def sender_rate(number: str) -> float:
 NOT_OWNED = "{number} is no longer a sender number of this brand; nothing was sent from it"
 
 
-def sender_of_brand(number: str, brand_id: str, now: float) -> bool:
+def sender_of_brand(number: str, brand_id: str, now: float, store: SendStore | None = None,
+                    cache: _Cache = _CACHE) -> bool:
     """Whether `number` still belongs to the brand (cached like the sender limits): a safety
     net behind launch's check and the refusal to remove a number a campaign uses."""
     def owner() -> str | None:
-        sender = brands.get_sender_number(number)
+        sender = (store or StoreOps()).sender_number(number)
         return sender.brand_id if sender is not None else None
     key = f"owner#{number}"
-    if _CACHE.get(key, owner, now) == brand_id:
+    if cache.get(key, owner, now) == brand_id:
         return True
     # Only a "yes" is trusted from the cache: a "no" is read again, so a number given to the
     # brand since (or a cache filled by another stage's data) never fails a send.
-    _CACHE.forget(key)
-    return bool(_CACHE.get(key, owner, now) == brand_id)
+    cache.forget(key)
+    return bool(cache.get(key, owner, now) == brand_id)
 
 
 class Dispatcher:
-    def __init__(self, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep,
-                 remaining_seconds: float = DEFAULT_REMAINING_SECONDS) -> None:
-        self.clock = clock
-        self.sleep = sleep
+    def __init__(self, clock: Callable[[], float] | None = None,
+                 sleep: Callable[[float], None] | None = None,
+                 remaining_seconds: float = DEFAULT_REMAINING_SECONDS, *,
+                 ports: Ports | None = None, cache: _Cache | None = None,
+                 parallel: bool = True) -> None:
+        ports = ports or default_ports()
+        if clock is not None or sleep is not None:
+            ports = replace(ports, clock=clock or ports.clock, sleep=sleep or ports.sleep)
+        self.ports = ports
+        self.store = ports.store
+        self.clock = ports.clock
+        self.sleep = ports.sleep
+        self.cache = _CACHE if cache is None else cache
+        # One thread per send, each waiting for its slot; False: one after another (unit tests
+        # on a fake clock).
+        self.parallel = parallel
         # The one deadline of this invocation: every send is over (answered or timed out) by it.
-        self.deadline = clock() + remaining_seconds - DEADLINE_MARGIN_SECONDS
+        self.deadline = self.clock() + remaining_seconds - DEADLINE_MARGIN_SECONDS
         self.pool: ThreadPoolExecutor | None = None
         self.requeue: list[queues.Outgoing] = []
         self.lock = threading.Lock()
@@ -194,7 +330,9 @@ class Dispatcher:
             by_campaign[(item.brand_id, item.campaign_id)].append(item)
         # One pool for the whole batch: the campaigns' and senders' sends wait for their slots at
         # the same time, not one group after another.
-        with ThreadPoolExecutor(max_workers=max(1, len(parsed))) as self.pool:
+        pool = (ThreadPoolExecutor(max_workers=max(1, len(parsed))) if self.parallel
+                else contextlib.nullcontext())
+        with pool as self.pool:
             for (brand_id, campaign_id), items in by_campaign.items():
                 try:
                     self._campaign_batch(brand_id, campaign_id, items)
@@ -203,7 +341,7 @@ class Dispatcher:
                     failures.extend(i.receipt for i in items)
         self.pool = None
         if self.requeue:
-            queues.send_messages(self.requeue)
+            self.ports.send_queue(self.requeue)
             self.requeue = []
         return failures
 
@@ -212,18 +350,18 @@ class Dispatcher:
     def _campaign_batch(self, brand_id: str, campaign_id: str,
                         items: list[QueuedMessage]) -> None:
         now = self.clock()
-        campaign = campaigns.get(brand_id, campaign_id)
+        store = self.store
+        campaign = store.campaign(brand_id, campaign_id)
         self.status_seen[campaign_id] = (now, campaign.status)
         if campaign.status != "RUNNING":
             reason = {"CANCELLED": "the campaign was cancelled"}.get(
                 campaign.status, f"the campaign is {campaign.status}")
             for item in items:
-                messages.skip(campaign_id, item.phone, campaign.status, reason, now)
+                store.skip(campaign_id, item.phone, campaign.status, reason, now)
             return
-        blocked = optouts.opted_out(brand_id, [i.phone for i in items])
+        blocked = store.opted_out(brand_id, [i.phone for i in items])
         window = scheduler.Window.parse(campaign.window_start, campaign.window_end)
-        brand_zone = _CACHE.get(f"zone#{brand_id}",
-                                lambda: brands.get_brand(brand_id).time_zone, now)
+        brand_zone = self.cache.get(f"zone#{brand_id}", lambda: store.brand_zone(brand_id), now)
         ready: list[Claimed] = []
         seen: set[str] = set()
         for item in items:
@@ -231,32 +369,32 @@ class Dispatcher:
                 continue  # the same message twice in one batch: the claim would refuse it anyway
             seen.add(item.phone)
             if item.phone in blocked:
-                messages.skip(campaign_id, item.phone, "OPTED_OUT",
+                store.skip(campaign_id, item.phone, "OPTED_OUT",
                               "the consumer opted out of this brand's messages", now)
                 continue
             if item.due_at > now + EARLY_TOLERANCE_SECONDS:
                 self._wait_longer(item, item.due_at, now)
                 continue
             attempt = uuid.uuid4().hex
-            message = messages.claim(campaign_id, item.phone, attempt, now,
-                                     self.settings.claim_lease_seconds)
+            message = store.claim(campaign_id, item.phone, attempt, now,
+                                  self.settings.claim_lease_seconds)
             if message is None:
                 continue  # already handled (a duplicate delivery), claimed elsewhere or removed
             attempts = int(message.attempts or 0)
             if attempts > self.settings.max_send_attempts:
                 # Earlier attempts ended unknown (crashed, or not at the gateway after an
                 # ambiguous answer) as many times as allowed: stop cycling.
-                messages.record_exhausted(campaign_id, item.phone, attempt, attempts - 1,
-                                          message.error_code, message.reason, now)
+                store.record_exhausted(campaign_id, item.phone, attempt, attempts - 1,
+                                       message.error_code, message.reason, now)
                 continue
             zones = list(scheduler.safe_zones(message.zones or [], item.phone, brand_zone))
             if not scheduler.in_window(zones, window, now):
                 self._outside_window(item, attempt, zones, window, now)
                 continue
             channel, sender = self._route(campaign, message, item)
-            if not sender_of_brand(sender, campaign.brand_id, now):
-                messages.record_failed(campaign_id, item.phone, attempt, "SENDER_NOT_OWNED",
-                                       NOT_OWNED.format(number=sender), now)
+            if not sender_of_brand(sender, campaign.brand_id, now, store, self.cache):
+                store.record_failed(campaign_id, item.phone, attempt, "SENDER_NOT_OWNED",
+                                    NOT_OWNED.format(number=sender), now)
                 continue
             ready.append(Claimed(item, message, attempt, now, zones, channel, sender))
         by_sender: dict[str, list[Claimed]] = defaultdict(list)
@@ -281,31 +419,32 @@ class Dispatcher:
         opens = scheduler.next_open(zones, window, now)
         cid = item.campaign_id
         if opens is None:
-            messages.skip_claimed(cid, item.phone, attempt, "NO_WINDOW",
-                                  "the sending window never opens in all of the number's "
-                                  "time zones", now)
+            self.store.skip_claimed(cid, item.phone, attempt, "NO_WINDOW",
+                                    "the sending window never opens in all of the number's "
+                                    "time zones", now)
         elif opens - now <= queues.MAX_DELAY_SECONDS:
-            if messages.release_claim(cid, item.phone, attempt, None, None, now, due_at=opens,
-                                      counted=False):
+            if self.store.release_claim(cid, item.phone, attempt, None, None, now,
+                                        due_at=opens, counted=False):
                 self._requeue(queues.Outgoing({**item.body(), "due_at": opens},
                                               math.ceil(opens - now)))
         else:
-            messages.release_claim(cid, item.phone, attempt, None, None, now, due_at=opens,
-                                   in_queue=False, counted=False)
+            self.store.release_claim(cid, item.phone, attempt, None, None, now, due_at=opens,
+                                     in_queue=False, counted=False)
 
     def _send_paced(self, campaign: CampaignModel, sender: str, ready: list[Claimed],
                     window: scheduler.Window) -> None:
         now = self.clock()
-        rate = float(_CACHE.get(f"rate#{sender}", lambda: sender_rate(sender), now))
+        rate = float(self.cache.get(f"rate#{sender}", lambda: sender_rate(sender, self.store),
+                                    now))
         margin = self.settings.send_rate_margin_seconds
         intervals = {
             f"campaign#{campaign.campaign_id}": slot_interval(float(campaign.send_rate), margin),
             f"sender#{sender}": slot_interval(rate, margin)}
         # Built (credentials read) before the first slot, so no send starts late for it.
-        gateways.for_brand(campaign.brand_id).client()
+        self.ports.gateway(campaign.brand_id).client()
         budget = self._budget()
-        first, gap, granted = (limits.reserve_within(intervals, len(ready), self.clock, budget,
-                                                     SLOT_LEAD_SECONDS) if budget >= 0
+        first, gap, granted = (self.store.reserve_slots(intervals, len(ready), self.clock, budget,
+                                                        SLOT_LEAD_SECONDS) if budget >= 0
                                else (self.clock(), 0.0, 0))
         # Over the limit (the sender is busy with other campaigns, or this batch is bigger than
         # the budget or the invocation's time): the rest waits for its turn on the queue at
@@ -334,8 +473,8 @@ class Dispatcher:
     def _give_back(self, claimed: Claimed, due: float, reason: str | None) -> None:
         """Release the claim (nothing was sent) and put the message back on the queue."""
         item, now = claimed.item, self.clock()
-        if messages.release_claim(item.campaign_id, item.phone, claimed.attempt, None, reason,
-                                  now, due_at=max(due, now), counted=False):
+        if self.store.release_claim(item.campaign_id, item.phone, claimed.attempt, None, reason,
+                                    now, due_at=max(due, now), counted=False):
             self._requeue(queues.Outgoing({**item.body(), "due_at": max(due, now)},
                                           math.ceil(max(0.0, due - now))))
 
@@ -348,7 +487,7 @@ class Dispatcher:
             seen_at, status = self.status_seen.get(campaign.campaign_id, (0.0, ""))
         if at - seen_at > STATUS_FRESH_SECONDS:
             now = self.clock()
-            status = campaigns.get(campaign.brand_id, campaign.campaign_id).status
+            status = self.store.campaign(campaign.brand_id, campaign.campaign_id).status
             with self.lock:
                 self.status_seen[campaign.campaign_id] = (now, status)
         return status == "RUNNING"
@@ -360,14 +499,15 @@ class Dispatcher:
         item = claimed.item
         if slot - self.clock() > OPT_OUT_RECHECK_SECONDS:
             self.sleep(max(0.0, slot - OPT_OUT_RECHECK_SECONDS - self.clock()))
-            if optouts.opted_out(campaign.brand_id, [item.phone]):
-                messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "OPTED_OUT",
-                                      "the consumer opted out of this brand's messages",
-                                      self.clock())
+            if self.store.opted_out(campaign.brand_id, [item.phone]):
+                self.store.skip_claimed(item.campaign_id, item.phone, claimed.attempt,
+                                        "OPTED_OUT",
+                                        "the consumer opted out of this brand's messages",
+                                        self.clock())
                 return False
         if not self._still_running(campaign, slot):
-            messages.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "CANCELLED",
-                                  "the campaign was cancelled", self.clock())
+            self.store.skip_claimed(item.campaign_id, item.phone, claimed.attempt, "CANCELLED",
+                                    "the campaign was cancelled", self.clock())
             return False
         return True
 
@@ -386,7 +526,7 @@ class Dispatcher:
                 # a new slot rather than a trip through the queue.
                 budget = self._budget()
                 try:
-                    first, _, granted = (limits.reserve_within(
+                    first, _, granted = (self.store.reserve_slots(
                         intervals, 1, self.clock, budget, SLOT_LEAD_SECONDS) if budget >= 0
                         else (self.clock(), 0.0, 0))
                 except limits.LimiterContended:
@@ -429,10 +569,10 @@ class Dispatcher:
         base = self.settings.webhook_base_url
         callback = f"{base}/webhooks/twilio/status" if base else None
         cid = campaign.campaign_id
-        gateway = gateways.for_brand(campaign.brand_id)  # the brand's own account, if it has one
+        gateway = self.ports.gateway(campaign.brand_id)  # the brand's own account, if it has one
         try:
             if claimed.channel == "whatsapp":
-                content_sid = _content_sid(campaign)
+                content_sid = _content_sid(self.store, campaign)
                 variables = {str(i + 1): v for i, v in enumerate(message.variables or [])}
                 sent = gateway.send(
                     to=f"whatsapp:{item.phone}", from_=f"whatsapp:{claimed.sender}",
@@ -449,55 +589,47 @@ class Dispatcher:
             self._gateway_failed(campaign, claimed, error)
             return
         send_metrics.sent(self.clock() - now)
-        for hook in AFTER_SEND_HOOKS:
-            hook(cid, item.phone)
-        if not messages.record_sent(cid, item.phone, claimed.attempt, sent.sid, claimed.channel,
-                                    self.clock(), due_at=item.due_at or None):
+        if not self.store.record_sent(cid, item.phone, claimed.attempt, sent.sid,
+                                      claimed.channel, self.clock(), due_at=item.due_at or None):
             logger.warning("sent but the claim was lost", extra={"campaign_id": cid,
                                                                  "sid": sent.sid})
 
     def _gateway_failed(self, campaign: CampaignModel, claimed: Claimed,
                         error: GatewayError) -> None:
-        now = self.clock()
+        now, store = self.clock(), self.store
         item, attempt, cid = claimed.item, claimed.attempt, campaign.campaign_id
         log = {"campaign_id": cid, "code": error.code, "kind": error.kind}
         if error.kind == "transient":
             attempts = int(claimed.message.attempts or 1)
             if attempts >= self.settings.max_send_attempts:
-                messages.record_exhausted(cid, item.phone, attempt, attempts, error.code,
-                                          error.message, now)
+                store.record_exhausted(cid, item.phone, attempt, attempts, error.code,
+                                       error.message, now)
                 return
             delay = backoff_seconds(attempts - 1)
-            if messages.release_claim(cid, item.phone, attempt, error.code, error.message, now,
-                                      due_at=now + delay):
+            if store.release_claim(cid, item.phone, attempt, error.code, error.message, now,
+                                   due_at=now + delay):
                 self._requeue(queues.Outgoing(item.body(retry=item.retry + 1), math.ceil(delay)))
             logger.info("transient gateway error, retrying", extra=log)
         elif error.kind == "opted_out":
-            _, new_opt_out = optouts.record(campaign.brand_id, item.phone, source="gateway",
-                                            now=now, number=claimed.sender, campaign_id=cid)
-            if new_opt_out:
-                analytics.record_opt_out(campaign.brand_id, campaign.skill, cid, now,
-                                         idempotency_key=f"optout#{campaign.brand_id}#"
-                                                         f"{item.phone}#{now:.3f}")
-            messages.skip_claimed(cid, item.phone, attempt, "OPTED_OUT",
-                                  f"the carrier reports the consumer opted out ({error.code})",
-                                  now)
+            store.record_gateway_opt_out(campaign, item.phone, claimed.sender, now)
+            store.skip_claimed(cid, item.phone, attempt, "OPTED_OUT",
+                               f"the carrier reports the consumer opted out ({error.code})", now)
         elif error.kind == "not_whatsapp" and (campaign.channel == "prioritized"
                                                and campaign.fallback_from_number
                                                and claimed.channel == "whatsapp"):
             # The number cannot receive WhatsApp: the same content goes by SMS, paced by the
             # fallback number's limit (the next pass routes it there by this error code).
-            if messages.release_claim(cid, item.phone, attempt, error.code,
-                                      "not on WhatsApp; sending the SMS fallback", now):
+            if store.release_claim(cid, item.phone, attempt, error.code,
+                                   "not on WhatsApp; sending the SMS fallback", now):
                 self._requeue(queues.Outgoing({**item.body(), "fallback": True}, 0))
         elif error.kind == "ambiguous":
             # The gateway may have taken it: stays SENDING; reconciled (looked up) before any
             # resend, once the request can no longer be in flight.
-            messages.mark_ambiguous(cid, item.phone, attempt, error.code, error.message, now,
-                                    reconcile_after=2 * self.settings.gateway_timeout_seconds)
+            store.mark_ambiguous(cid, item.phone, attempt, error.code, error.message, now,
+                                 reconcile_after=2 * self.settings.gateway_timeout_seconds)
             logger.warning("ambiguous send outcome; left for reconciliation", extra=log)
         else:
-            messages.record_failed(cid, item.phone, attempt, error.code, error.message, now)
+            store.record_failed(cid, item.phone, attempt, error.code, error.message, now)
 
     def _wait_longer(self, item: QueuedMessage, due_at: float, now: float) -> None:
         delay = due_at - now
@@ -505,11 +637,11 @@ class Dispatcher:
             self._requeue(queues.Outgoing({**item.body(), "due_at": due_at},
                                           math.ceil(delay)))
         else:
-            messages.reschedule(item.campaign_id, item.phone, due_at, now)
+            self.store.reschedule(item.campaign_id, item.phone, due_at, now)
 
 
-def _content_sid(campaign: CampaignModel) -> str:
-    template = templates.get_template(campaign.brand_id, campaign.template_id or "")
+def _content_sid(store: SendStore, campaign: CampaignModel) -> str:
+    template = store.template(campaign.brand_id, campaign.template_id or "")
     if template is None or template.status != "APPROVED" or not template.content_sid:
         state = "missing" if template is None else template.status
         raise GatewayError("permanent", "TEMPLATE_UNAVAILABLE",

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from chalicelib import secrets
+from chalicelib.config import on_reset
 from chalicelib.messaging import webhooks
 from chalicelib.messaging.gateway import Gateway, get_gateway
 from chalicelib.store import brands
@@ -69,3 +70,6 @@ def _cached(key: str, load: Callable[[], str | None]) -> str | None:
 def forget() -> None:
     with _lock:
         _cache.clear()
+
+
+on_reset(forget)

@@ -7,13 +7,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.api.admin_schemas import KeyIn
+from chalicelib.domain.admin_inputs import KeyIn
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.services import audit_log, auth
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
 from chalicelib.store import audit, brands
-from chalicelib.store.audit import Step
 from chalicelib.store.models import ApiKeyModel
 
 
@@ -39,7 +38,7 @@ def create(principal: Principal, payload: KeyIn) -> dict[str, Any]:
     key, secret = auth.new_key(principal.brand_id, payload.role, payload.label)
     view = key_view(key)
     audit.commit(
-        [Step("save", key, ApiKeyModel.key_hash.does_not_exist())],
+        [brands.new_key_step(key)],
         audit_log.entry(principal, principal.brand_id, "key.create", key.key_id, None,
                         {"role": key.role, "label": key.label}))
     return {**view, "secret": secret,
@@ -59,9 +58,7 @@ def revoke(principal: Principal, key_id: str) -> dict[str, Any]:
                        "before revoking it", code="LAST_ADMIN_KEY")
     now = time.time()
     audit.commit(
-        [Step("update", key, ApiKeyModel.revoked_at.does_not_exist(),
-              [ApiKeyModel.revoked_at.set(now)],
-              conflict=f"API key {key_id} was already revoked")],
+        [brands.revoke_key_step(key, now, f"API key {key_id} was already revoked")],
         audit_log.entry(principal, principal.brand_id, "key.revoke", key_id,
                         {"role": key.role, "label": key.label, "active": True},
                         {"role": key.role, "label": key.label, "active": False}))

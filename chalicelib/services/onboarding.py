@@ -14,8 +14,7 @@ from chalicelib.domain import brand_rules
 from chalicelib.domain.errors import field_error
 from chalicelib.services import audit_log, auth, ratelimit
 from chalicelib.store import audit, brands
-from chalicelib.store.audit import Step
-from chalicelib.store.models import ApiKeyModel, BrandModel
+from chalicelib.store.models import BrandModel
 
 BRAND_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MAX_API_RATE = 1000.0
@@ -89,9 +88,8 @@ def onboard(new: NewBrand) -> dict[str, Any]:
              "gateway_secret_ref": new.gateway_secret_ref, "admin_key": key.key_id,
              "api_limit": {"rate": new.api_rate, "burst": new.api_burst}}
     audit.commit(
-        [Step("save", brand, BrandModel.brand_id.does_not_exist(),
-              conflict=f"brand '{new.brand_id}' already exists"),
-         Step("save", key, ApiKeyModel.key_hash.does_not_exist())],
+        [brands.new_brand_step(brand, f"brand '{new.brand_id}' already exists"),
+         brands.new_key_step(key)],
         audit_log.entry(audit_log.OPS, new.brand_id, "brand.onboard", new.brand_id, None,
                         after))
     return {"brand_id": new.brand_id, "name": brand.name, "time_zone": brand.time_zone,
@@ -103,12 +101,8 @@ def set_api_limit(brand_id: str, rate: float | None, burst: int | None) -> dict[
     check_api_limit(rate, burst)
     brand = brands.get_brand(brand_id)
     before = {"rate": brand.api_rate, "burst": brand.api_burst}
-    actions: list[Any] = [BrandModel.updated_at.set(time.time())]
-    actions.append(BrandModel.api_rate.set(rate) if rate is not None
-                   else BrandModel.api_rate.remove())
-    actions.append(BrandModel.api_burst.set(burst) if burst is not None
-                   else BrandModel.api_burst.remove())
-    audit.commit([Step("update", brand, BrandModel.brand_id.exists(), actions)],
+    audit.commit([brands.brand_settings_step(brand, {"api_rate": rate, "api_burst": burst},
+                                             time.time())],
                  audit_log.entry(audit_log.OPS, brand_id, "brand.api_limit", brand_id, before,
                                  {"rate": rate, "burst": burst}))
     ratelimit.forget(brand_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 from chalicelib.domain.errors import TooManyRequests
 from chalicelib.store import api_limits, brands
 
@@ -39,6 +39,9 @@ def forget(brand_id: str) -> None:
 
 def forget_all() -> None:
     _config.clear()
+
+
+on_reset(forget_all)
 
 
 def check(brand_id: str) -> None:

@@ -8,33 +8,28 @@ the campaign cannot launch until a corrected list replaces it.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
-from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
-from botocore.config import Config
-
-from chalicelib.api.content_schemas import ParseIn
+from chalicelib import aws
 from chalicelib.config import get_settings
 from chalicelib.domain import content
 from chalicelib.domain import recipients as lists
+from chalicelib.domain.content_inputs import ParseIn
 from chalicelib.domain.errors import Conflict, DomainError, field_error
 from chalicelib.domain.ids import new_id
 from chalicelib.logging import logger
 from chalicelib.services import templates
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
-from chalicelib.store import brands, campaigns, messages, recipient_lines
+from chalicelib.store import brands, bulk, campaigns, messages, recipient_lines
+from chalicelib.store.bulk import KeepGoing
 from chalicelib.store.models import (
     BrandModel,
     CampaignModel,
-    ListWriterAttribute,
     MessageModel,
-    UploadAttribute,
 )
 
 UPLOAD_URL_SECONDS = 900
@@ -92,8 +87,8 @@ def set_typed(principal: Principal, campaign_id: str, body: str) -> dict[str, An
     parsed = lists.parse_list(body, campaign_spec(campaign, brand),
                               lists.TYPED_LIST_MAX_LINES, "typed")
     # The typed list replaces any upload at once: a file landing later is superseded.
-    store(campaign, parsed.results, claim_extra=[CampaignModel.upload.remove()],
-          lease=TYPED_LEASE_SECONDS, wait=TYPED_WAIT_SECONDS)
+    store(campaign, parsed.results, drop_upload=True, lease=TYPED_LEASE_SECONDS,
+          wait=TYPED_WAIT_SECONDS)
     rejected = parsed.rejected
     return {
         "accepted": len(parsed.results) - len(rejected),
@@ -125,8 +120,8 @@ REPLACED = "a newer recipient list replaced this one while it was being stored"
 
 
 def store(campaign: CampaignModel, results: list[lists.LineResult], *,
-          upload_id: str | None = None, claim_extra: list[Any] | None = None,
-          extra: list[Any] | None = None, progress: Any = None,
+          upload_id: str | None = None, drop_upload: bool = False,
+          upload_done: dict[str, Any] | None = None, progress: Any = None,
           lease: float = UPLOAD_LEASE_SECONDS, wait: float = UPLOAD_WAIT_SECONDS
           ) -> tuple[int, int]:
     """Replace the stored list: accepted lines become PENDING messages, rejected lines are kept
@@ -135,11 +130,13 @@ def store(campaign: CampaignModel, results: list[lists.LineResult], *,
     Raises Conflict (code SUPERSEDED) when a newer list replaced this one meanwhile."""
     now = time.time()
     cid = campaign.campaign_id
-    list_id = claim(campaign, upload_id, claim_extra or [], lease, wait)
+    list_id = claim(campaign, upload_id, drop_upload, lease, wait)
     try:
-        recipient_lines.delete_all(cid)  # other lists' lines; none is this list's yet
+        # other lists' lines; none is this list's yet
+        recipient_lines.delete_all(cid)
+        messages.delete_campaign_messages(cid)
         accepted = [
-            recipient_lines.pending_message(
+            messages.pending_message(
                 cid, str(r.phone), brand_id=campaign.brand_id, skill=campaign.skill,
                 channel=campaign.channel, line=r.line, text=r.text, variables=r.variables,
                 fallback_text=r.fallback_text, zones=r.zones, country=r.country, now=now,
@@ -150,17 +147,11 @@ def store(campaign: CampaignModel, results: list[lists.LineResult], *,
             cid, (r.to_dict() for r in results if not r.ok), upload_id, list_id))
         current = _still_current(campaign, list_id, upload_id)
         if not (recipient_lines.put_all(rejected, keep_going=current)
-                and recipient_lines.put_messages(accepted, progress, keep_going=current)):
+                and messages.put_pending(accepted, progress, keep_going=current)):
             raise Conflict(REPLACED, code="SUPERSEDED")
-        campaigns.update(
-            campaign,
-            [CampaignModel.recipients_total.set(len(accepted)),
-             CampaignModel.recipient_errors.set(len(rejected)),
-             CampaignModel.list_writer.remove(),
-             CampaignModel.updated_at.set(time.time()), *(extra or [])],
-            _holds(list_id, upload_id),
-            REPLACED,
-        )
+        campaigns.finish_list(campaign, list_id, time.time(), accepted=len(accepted),
+                              rejected=len(rejected), upload_id=upload_id,
+                              upload_done=upload_done, conflict=REPLACED)
     except Conflict as error:
         release(campaign, list_id)
         if error.code != "CONFLICT":
@@ -176,38 +167,14 @@ def store(campaign: CampaignModel, results: list[lists.LineResult], *,
     return len(accepted), len(rejected)
 
 
-def is_draft_list(list_id: int) -> Any:
-    """Condition: the campaign is a DRAFT whose list is `list_id`."""
-    current = (CampaignModel.list_id == list_id if list_id else
-               CampaignModel.list_id.does_not_exist() | (CampaignModel.list_id == 0))
-    return (CampaignModel.status == "DRAFT") & current
-
-
-def _holds(list_id: int, upload_id: str | None) -> Any:
-    """The campaign is a DRAFT whose list is `list_id`, being written by its store."""
-    condition = is_draft_list(list_id) & (
-        CampaignModel.list_writer.list_id == list_id)  # type: ignore[attr-defined]
-    if upload_id is not None:
-        condition &= CampaignModel.upload.upload_id == upload_id  # type: ignore[attr-defined]
-    return condition
-
-
-def claim(campaign: CampaignModel, upload_id: str | None, claim_extra: list[Any], lease: float,
+def claim(campaign: CampaignModel, upload_id: str | None, drop_upload: bool, lease: float,
           wait: float) -> int:
     """Make a new list the campaign's list (no recipients yet) and take the writer slot once
     an older store has stopped; the new list's id."""
-    condition = CampaignModel.status == "DRAFT"
-    if upload_id is not None:
-        condition &= CampaignModel.upload.upload_id == upload_id  # type: ignore[attr-defined]
-    campaigns.update(
-        campaign,
-        [CampaignModel.list_id.add(1), CampaignModel.recipients_total.set(0),
-         CampaignModel.recipient_errors.set(0), CampaignModel.updated_at.set(time.time()),
-         *claim_extra],
-        condition,
-        REPLACED if upload_id else "the campaign left DRAFT meanwhile; recipients can only "
-        "change while it is DRAFT")
-    list_id = int(campaign.list_id)
+    list_id = campaigns.new_list(
+        campaign, time.time(), upload_id=upload_id, drop_upload=drop_upload,
+        conflict=REPLACED if upload_id else "the campaign left DRAFT meanwhile; recipients can "
+        "only change while it is DRAFT")
     if not take_slot(campaign, list_id, lease, wait):
         raise Conflict(STILL_STORING, code="LIST_BEING_STORED")
     return list_id
@@ -218,21 +185,11 @@ def take_slot(campaign: CampaignModel, list_id: int, lease: float, wait: float) 
     older store to give it up. False: still held; Conflict SUPERSEDED: a newer list came."""
     deadline = time.time() + wait
     while True:
-        now = time.time()
-        try:
-            campaigns.update(
-                campaign,
-                [CampaignModel.list_writer.set(ListWriterAttribute(list_id=list_id,
-                                                                   expires_at=now + lease))],
-                is_draft_list(list_id) & (
-                    CampaignModel.list_writer.does_not_exist()
-                    | (CampaignModel.list_writer.expires_at < now)),  # type: ignore[attr-defined]
-                REPLACED)
+        if campaigns.take_list_writer(campaign, list_id, time.time(), lease):
             return True
-        except Conflict:
-            fresh = campaigns.get(campaign.brand_id, campaign.campaign_id)
-            if fresh.status != "DRAFT" or int(fresh.list_id or 0) != list_id:
-                raise Conflict(REPLACED, code="SUPERSEDED") from None
+        fresh = campaigns.get(campaign.brand_id, campaign.campaign_id)
+        if fresh.status != "DRAFT" or int(fresh.list_id or 0) != list_id:
+            raise Conflict(REPLACED, code="SUPERSEDED")
         if time.time() >= deadline:
             return False
         time.sleep(0.1)
@@ -241,21 +198,11 @@ def take_slot(campaign: CampaignModel, list_id: int, lease: float, wait: float) 
 def release(campaign: CampaignModel, list_id: int) -> None:
     """Give the writer slot up (every chunk sent has landed). A list left unfinished while it
     is still the campaign's is abandoned: the campaign moves on to an empty list."""
-    mine: Any = CampaignModel.list_writer.list_id == list_id  # type: ignore[attr-defined]
-    try:
-        campaigns.update(campaign, [CampaignModel.list_writer.remove(),
-                                    CampaignModel.list_id.add(1),
-                                    CampaignModel.recipients_total.set(0),
-                                    CampaignModel.recipient_errors.set(0)],
-                         mine & (CampaignModel.list_id == list_id), "")
-    except Conflict:
-        # not ours any more when this fails too (its lease ran out and another store took it)
-        with contextlib.suppress(Conflict):
-            campaigns.update(campaign, [CampaignModel.list_writer.remove()], mine, "")
+    campaigns.abandon_list(campaign, list_id)
 
 
 def _still_current(campaign: CampaignModel, list_id: int,
-                   upload_id: str | None) -> recipient_lines.KeepGoing:
+                   upload_id: str | None) -> KeepGoing:
     """Asked between chunks: is this list still the campaign's (read at most every
     CHECK_EVERY_SECONDS)?"""
     last = [time.monotonic()]
@@ -276,15 +223,9 @@ def has_list(campaign: CampaignModel) -> bool:
     return bool(campaign.recipients_total or campaign.recipient_errors or campaign.upload)
 
 
-def forget_actions() -> list[Any]:
-    """The campaign's side of forgetting its list (with the write that makes it stale): a new,
-    empty list (a store in progress is superseded), no upload; launch then asks for a list."""
-    return [CampaignModel.list_id.add(1), CampaignModel.recipients_total.set(0),
-            CampaignModel.recipient_errors.set(0), CampaignModel.upload.remove()]
-
-
 def delete_lines(campaign: CampaignModel) -> None:
-    """Delete the lines of lists the campaign has forgotten (forget_actions, written first),
+    """Delete the lines of lists the campaign has forgotten (campaigns.edit_draft's
+    forget_recipients, written first),
     if no store holds the writer slot; otherwise the next store deletes them (they are no
     list's meanwhile: nothing shows or sends them)."""
     list_id = int(campaign.list_id or 0)
@@ -295,10 +236,9 @@ def delete_lines(campaign: CampaignModel) -> None:
         return  # a newer list came: its store deletes them
     try:
         recipient_lines.delete_all(campaign.campaign_id)
+        messages.delete_campaign_messages(campaign.campaign_id)
     finally:
-        ours: Any = CampaignModel.list_writer.list_id == list_id  # type: ignore[attr-defined]
-        with contextlib.suppress(Conflict):
-            campaigns.update(campaign, [CampaignModel.list_writer.remove()], ours, "")
+        campaigns.release_list_writer(campaign, list_id)
 
 
 # --- pages of the stored list -----------------------------------------------------------------
@@ -336,17 +276,8 @@ def line_view(message: MessageModel) -> dict[str, Any]:
 
 # --- CSV uploads ------------------------------------------------------------------------------
 
-@lru_cache(maxsize=4)
-def _s3(region: str, endpoint: str | None) -> Any:
-    # Signature V4 for pre-signed URLs; keyed by the settings (tests change them).
-    return boto3.session.Session().client(
-        "s3", region_name=region, endpoint_url=endpoint,
-        config=Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"}))
-
-
 def s3() -> Any:
-    settings = get_settings()
-    return _s3(settings.region, settings.aws_endpoint_url)
+    return aws.client("s3")
 
 
 def upload_key(brand_id: str, campaign_id: str, upload_id: str) -> str:
@@ -367,12 +298,7 @@ def start_upload(principal: Principal, campaign_id: str) -> dict[str, Any]:
     form = s3().generate_presigned_post(
         get_settings().uploads_bucket, key, Fields=fields, ExpiresIn=UPLOAD_URL_SECONDS,
         Conditions=[fields, ["content-length-range", 1, MAX_UPLOAD_BYTES]])
-    upload = UploadAttribute(upload_id=upload_id, key=key, status="WAITING", rows_done=0,
-                             accepted=0, rejected=0, created_at=now, updated_at=now)
-    campaigns.update(campaign, [CampaignModel.upload.set(upload),
-                                CampaignModel.updated_at.set(now)],
-                     CampaignModel.status == "DRAFT",
-                     "the campaign left DRAFT meanwhile")
+    campaigns.start_upload(campaign, upload_id, key, now, "the campaign left DRAFT meanwhile")
     # POST `fields` then the file (a form field named "file", last) to `url`
     return {"upload_id": upload_id, "url": form["url"], "method": "POST",
             "fields": form["fields"], "expires_at": iso(now + UPLOAD_URL_SECONDS),
@@ -423,11 +349,11 @@ def process_upload(bucket: str, key: str) -> str:
                   rejected=len(results) - accepted_count)
 
         def stored(count: int) -> None:
-            if count % PROGRESS_EVERY < recipient_lines.BATCH * recipient_lines.WRITERS:
+            if count % PROGRESS_EVERY < bulk.BATCH * bulk.WRITERS:
                 _progress(campaign, upload_id, stored=count)
 
         accepted, rejected = store(campaign, results, upload_id=upload_id, progress=stored,
-                                   extra=_upload_actions(status="DONE", stored=accepted_count))
+                                   upload_done={"status": "DONE", "stored": accepted_count})
     except DomainError as error:
         if error.code == "SUPERSEDED":
             return "SUPERSEDED"
@@ -462,18 +388,9 @@ def _parse(campaign: CampaignModel, upload_id: str, data: bytes,
     return results
 
 
-def _upload_actions(**changes: Any) -> list[Any]:
-    actions = [CampaignModel.upload.updated_at.set(time.time())]  # type: ignore[attr-defined]
-    for name, value in changes.items():
-        path = getattr(CampaignModel.upload, name)
-        actions.append(path.set(value))
-    return actions
-
-
 def _progress(campaign: CampaignModel, upload_id: str, **changes: Any) -> None:
     try:
-        campaigns.update(campaign, _upload_actions(**changes),
-                         CampaignModel.upload.upload_id == upload_id,  # type: ignore[arg-type]
-                         "a newer upload replaced this one")
+        campaigns.upload_progress(campaign, upload_id, time.time(), changes,
+                                  "a newer upload replaced this one")
     except Conflict:
         raise DomainError("a newer upload replaced this one", code="SUPERSEDED") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,12 +18,10 @@ from typing import Any
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib import aws
-from chalicelib.config import get_settings
 from chalicelib.domain import analytics
 from chalicelib.logging import logger
 from chalicelib.services.metrics import contribution
-from chalicelib.store import metrics
+from chalicelib.store import campaigns, messages, metrics
 
 RECENT_DAYS = 35
 CHECK_EVERY_SECONDS = 20 * 3600
@@ -95,38 +93,15 @@ def compare(expected: dict[metrics.Key, Counter[str]],
     return len(seen | set(expected)), differences
 
 
-def _scan(table: str) -> Iterator[dict[str, Any]]:
-    paginator = aws.client("dynamodb").get_paginator("scan")
-    for page in paginator.paginate(TableName=table):
-        yield from page.get("Items", [])
-
-
-def _campaign_messages(campaign_id: str) -> Iterator[dict[str, Any]]:
-    paginator = aws.client("dynamodb").get_paginator("query")
-    for page in paginator.paginate(
-            TableName=get_settings().table_name("MessagesTable"),
-            KeyConditionExpression="campaign_id = :c",
-            ExpressionAttributeValues={":c": {"S": campaign_id}}):
-        yield from page.get("Items", [])
-
-
 def reconcile_all() -> Report:
     """Recount every counter from the whole messages table."""
-    count, expected = expected_counters(_scan(get_settings().table_name("MessagesTable")))
+    count, expected = expected_counters(messages.raw_items())
     items, differences = compare(expected, metrics.iter_all())
     return Report(count, items, differences)
 
 
 def _recent_campaigns(now: float, days: int) -> list[tuple[str, str]]:
-    since = now - days * 86400
-    found = []
-    for item in _scan(get_settings().table_name("CampaignsTable")):
-        status = item.get("status", {}).get("S")
-        touched = max(float(item.get(name, {}).get("N", 0))
-                      for name in ("launched_at", "updated_at", "created_at"))
-        if status == "RUNNING" or touched >= since:
-            found.append((item["brand_id"]["S"], item["campaign_id"]["S"]))
-    return found
+    return list(campaigns.recently_touched(now - days * 86400))
 
 
 def reconcile_recent(now: float | None = None, days: int = RECENT_DAYS,
@@ -139,7 +114,7 @@ def reconcile_recent(now: float | None = None, days: int = RECENT_DAYS,
     expected: dict[metrics.Key, Counter[str]] = {}
     actual: list[tuple[metrics.Key, dict[str, int]]] = []
     for _, campaign_id in recent:
-        count, found = expected_counters(_campaign_messages(campaign_id))
+        count, found = expected_counters(messages.raw_campaign_items(campaign_id))
         report.messages += count
         for key, counters in found.items():
             expected.setdefault(key, Counter()).update(counters)

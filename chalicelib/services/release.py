@@ -10,7 +10,6 @@ from chalicelib.config import get_settings
 from chalicelib.logging import logger
 from chalicelib.services import queues, reconcile_sends
 from chalicelib.store import campaigns, messages
-from chalicelib.store.models import CampaignModel
 
 CHUNK = 100
 
@@ -46,12 +45,7 @@ def start_due_campaigns(now: float) -> int:
         if campaign.status != "SCHEDULED":
             continue
         try:
-            campaigns.update(
-                campaign,
-                [CampaignModel.status.set("RUNNING"), CampaignModel.launched_at.set(now),
-                 CampaignModel.launch_shard.remove(), CampaignModel.updated_at.set(now),
-                 *campaigns.fanout_actions(now)],
-                CampaignModel.status == "SCHEDULED", "campaign changed meanwhile")
+            campaigns.start_scheduled(campaign, now)
         except Exception:
             logger.info("scheduled campaign changed before it started",
                         extra={"campaign_id": campaign_id})

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.api.content_schemas import TemplateIn
 from chalicelib.domain import templates as rules
+from chalicelib.domain.content_inputs import TemplateIn
 from chalicelib.domain.errors import Conflict, DomainError, field_error
 from chalicelib.domain.ids import new_id
 from chalicelib.logging import logger
@@ -87,10 +87,7 @@ def submit(principal: Principal, template_id: str) -> dict[str, Any]:
         raise _gateway_failed(error, "submit the template") from None
     now = time.time()
     status = approval.status if approval.status != "DRAFT" else "PENDING"
-    store.update(template, [TemplateModel.status.set(status),
-                            TemplateModel.reason.set(approval.reason or ""),
-                            TemplateModel.submitted_at.set(now),
-                            TemplateModel.updated_at.set(now)])
+    store.set_status(template, status, approval.reason or "", now, submitted=True)
     return view(template)
 
 
@@ -105,9 +102,7 @@ def refresh(template: TemplateModel) -> TemplateModel:
                        extra={"template_id": template.template_id, "code": error.code})
         return template
     if approval.status not in ("DRAFT", "PENDING") and approval.status != template.status:
-        store.update(template, [TemplateModel.status.set(approval.status),
-                                TemplateModel.reason.set(approval.reason or ""),
-                                TemplateModel.updated_at.set(time.time())])
+        store.set_status(template, approval.status, approval.reason or "", time.time())
     return template
 
 

@@ -34,6 +34,11 @@ def create(conversation: ConversationModel) -> None:
     conversation.save(condition=ConversationModel.conversation_id.does_not_exist())
 
 
+def discard(conversation: ConversationModel) -> None:
+    """A conversation created and never shown (another opened at the same moment) goes."""
+    conversation.delete()
+
+
 def append(conversation: ConversationModel, entry: EntryAttribute, now: float,
            require_open: bool = True) -> bool:
     """Add one transcript entry atomically (list_append); False if it was closed meanwhile."""

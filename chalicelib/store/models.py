@@ -20,7 +20,7 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, on_reset
 
 
 class BrandModel(Model):
@@ -186,7 +186,7 @@ class CampaignModel(Model):
     window_end = UnicodeAttribute(default="21:00")
     launch_at = NumberAttribute(null=True)
     launch_shard = UnicodeAttribute(null=True)
-    fallback_from_number = UnicodeAttribute(null=True)  # prioritized: SMS number for fallback
+    fallback_from_number = UnicodeAttribute(null=True)  # prioritized: the SMS fallback's sender
     status = UnicodeAttribute(default="DRAFT")
     recipients_total = NumberAttribute(default=0)
     recipient_errors = NumberAttribute(default=0)
@@ -195,7 +195,6 @@ class CampaignModel(Model):
     list_id = NumberAttribute(default=0)
     list_writer = ListWriterAttribute(null=True)  # a list is being stored
     consent = ConsentAttribute(null=True)
-    fallback_from_number = UnicodeAttribute(null=True)  # prioritized: the SMS fallback's sender
     upload = UploadAttribute(null=True)
     created_by = UnicodeAttribute(default="")
     created_at = NumberAttribute()
@@ -259,7 +258,6 @@ class MessageModel(Model):
     text = UnicodeAttribute(null=True)
     fallback_text = UnicodeAttribute(null=True)  # prioritized: the SMS sent when not on WhatsApp
     variables = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
-    fallback_text = UnicodeAttribute(null=True)  # prioritized: the SMS sent when not on WhatsApp
     zones = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     country = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="PENDING")
@@ -357,6 +355,9 @@ def _bind(model: type[Model]) -> None:
 def bind_models() -> None:
     for model in ALL_MODELS:
         _bind(model)
+
+
+on_reset(bind_models)
 
 
 for _model in (BrandModel, ApiKeyModel, SenderNumberModel, SkillModel, CampaignModel,

@@ -49,7 +49,14 @@ def create(template: TemplateModel) -> None:
     template.save(condition=TemplateModel.template_id.does_not_exist())
 
 
-def update(template: TemplateModel, actions: list[Any]) -> None:
+def set_status(template: TemplateModel, status: str, reason: str, now: float, *,
+               submitted: bool = False) -> None:
+    """The template's approval status as the gateway gave it (`submitted`: it was just sent for
+    approval)."""
+    actions: list[Any] = [TemplateModel.status.set(status), TemplateModel.reason.set(reason),
+               TemplateModel.updated_at.set(now)]
+    if submitted:
+        actions.append(TemplateModel.submitted_at.set(now))
     template.update(actions=actions)
 
 

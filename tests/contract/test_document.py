@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 
 from app import app
 from chalicelib.api import openapi, responses
-from chalicelib.api.schemas import parse_body
+from chalicelib.domain.inputs import parse_body
 
 
 @pytest.fixture(scope="module")

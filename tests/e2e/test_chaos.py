@@ -12,13 +12,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 from urllib.request import Request, urlopen
 
 import pytest
 
 from chalicelib.domain import phones, recipients, scheduler
-from chalicelib.services import dispatch
 from chalicelib.store import brands, messages
 from chalicelib.store.models import SenderNumberModel
 from infra.local_stack import LocalStack
@@ -26,6 +26,7 @@ from infra.sandbox import Faults
 from infra.seed import seed_demo
 from tests import awscalls
 from tests.e2e.conftest import Http, sandbox_messages, stream_failures
+from tests.send_faults import after_send
 from tests.uploads import post_file
 
 RATE = 20.0
@@ -125,13 +126,19 @@ def chaos_stack() -> Iterator[LocalStack]:
     try:
         yield local
     finally:
-        dispatch.AFTER_SEND_HOOKS.clear()
         local.stop()
+
+
+@pytest.fixture
+def consumer_faults() -> Iterator[ExitStack]:
+    """Faults of the send consumers (tests/send_faults.py), undone after the test."""
+    with ExitStack() as faults:
+        yield faults
 
 
 @pytest.mark.e2e
 def test_chaos_every_recipient_ends_once_inside_its_window_and_never_faster_than_the_rate(
-        chaos_stack: LocalStack) -> None:
+        chaos_stack: LocalStack, consumer_faults: ExitStack) -> None:
     stack = chaos_stack
     demo = seed_demo()
     SenderNumberModel(demo["numbers"]["sms"][0], brand_id=demo["brand_id"], channel="sms",
@@ -177,7 +184,9 @@ def test_chaos_every_recipient_ends_once_inside_its_window_and_never_faster_than
             doomed.discard(phone)
             raise RuntimeError("consumer died between send and record")
 
-    dispatch.AFTER_SEND_HOOKS.append(crash)
+    # (the stack's send consumers run in this process: their store port is wrapped so that the
+    # record after the send fails)
+    consumer_faults.enter_context(after_send(crash))
     # the consumers who will answer STOP: five whose window is open, five whose is closed
     by_zone = sorted((p for p in zones_of if p not in demo["numbers"]["sms"]),
                      key=lambda p: (zones_of[p][0] in open_zones, p))

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.messaging import webhooks
-from chalicelib.services import dispatch, onboarding
+from chalicelib.services import onboarding
 from chalicelib.store import optouts
 from chalicelib.store.models import BrandModel, MessageModel
 from infra import onboard
@@ -21,6 +21,7 @@ from infra.local_resources import put_local_secrets
 from infra.sandbox import SandboxServer
 from tests import awscalls
 from tests.conftest import Api, Brand
+from tests.send_faults import after_send
 from tests.service.inbound.conftest import Twilio, launch_and_send
 
 STAGE_ACCOUNT = "AC" + "0" * 32  # TWILIO_ACCOUNT_SID of the `aws` fixture
@@ -74,15 +75,13 @@ def test_a_token_rotated_mid_campaign_fails_no_message(
                 put_local_secrets(aws["AWS_ENDPOINT_URL"],
                                   {aws["TWILIO_AUTH_TOKEN_PARAM"]: "rotated-token"})
 
-    dispatch.AFTER_SEND_HOOKS.append(rotate)
     try:
-        launch_and_send(api, brand, phones)  # asserts every message ended SENT
+        with after_send(rotate):
+            launch_and_send(api, brand, phones)  # asserts every message ended SENT
     except AssertionError:
         failed = {m.phone: (m.status, m.error_code, m.reason)
                   for m in MessageModel.scan() if m.status != "SENT"}
         raise AssertionError(f"not sent: {failed}") from None
-    finally:
-        dispatch.AFTER_SEND_HOOKS.remove(rotate)
     assert rotated
     assert sent_by_account(sandbox) == {STAGE_ACCOUNT: set(phones)}
 

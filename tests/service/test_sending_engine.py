@@ -23,17 +23,16 @@ from chalicelib.store.templates import TemplateModel
 from infra.pumps import LambdaContext, invoke
 from infra.sandbox import Faults, SandboxServer
 from tests.conftest import Api, Brand, campaign_body
+from tests.send_faults import after_send
 from tests.service.test_send_once import _drain_send_queue, _launched_campaign, _sqs_event
 
 
 @pytest.fixture(autouse=True)
 def clean_faults(sandbox_server: SandboxServer) -> Iterator[None]:
     sandbox_server.sandbox.set_faults(Faults())
-    dispatch.AFTER_SEND_HOOKS.clear()
     dispatch._CACHE.values.clear()
     yield
     sandbox_server.sandbox.set_faults(Faults())
-    dispatch.AFTER_SEND_HOOKS.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -161,9 +160,8 @@ def test_crash_between_send_and_record_is_reconciled_once(api: Api, brand: Brand
         if phone == "+12125550136":
             raise RuntimeError("consumer died after the gateway accepted")
 
-    dispatch.AFTER_SEND_HOOKS.append(crash)
-    _deliver(brand, cid, ["+12125550136", "+12125550137"])
-    dispatch.AFTER_SEND_HOOKS.clear()
+    with after_send(crash):
+        _deliver(brand, cid, ["+12125550136", "+12125550137"])
     assert _state(cid)["+12125550136"].status == "SENDING"
     # the same SQS message delivered again meanwhile does nothing: the claim is still live
     _deliver(brand, cid, ["+12125550136"])

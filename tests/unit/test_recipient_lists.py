@@ -266,8 +266,8 @@ def test_template_bodies(body: str, ok: bool) -> None:
 @pytest.mark.parametrize("variables,fallback", [(None, None), (["Ann", "A-1"], "Hi\nStop")])
 def test_hand_written_message_items_match_the_model(variables: list[str] | None,
                                                      fallback: str | None) -> None:
+    from chalicelib.store.messages import pending_message
     from chalicelib.store.models import MessageModel
-    from chalicelib.store.recipient_lines import pending_message
 
     fields: dict[str, object] = dict(brand_id="b", skill="sales", channel="prioritized", line=7,
                                      text="Hi", variables=variables, fallback_text=fallback,

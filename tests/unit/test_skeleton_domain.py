@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.api.schemas import CampaignIn, parse_body
 from chalicelib.domain import content, phones, recipients, scheduler
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.inputs import CampaignIn, parse_body
 
 
 @pytest.mark.parametrize("typed", ["12125550123", "+12125550123", "1(212)5550123",

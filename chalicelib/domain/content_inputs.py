@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from chalicelib.api.schemas import Strict
 from chalicelib.domain import templates
+from chalicelib.domain.inputs import Strict
 
 
 class TemplateIn(Strict):

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from chalicelib.api.schemas import MIN_RATE, Partial, Strict, WindowIn
 from chalicelib.domain import brand_rules
+from chalicelib.domain.inputs import MIN_RATE, Partial, Strict, WindowIn
 
 OPT_OUT_TEXT_MAX = brand_rules.OPT_OUT_TEXT_MAX
 GATEWAY_KEYWORDS = ("true when the gateway answers STOP/START/HELP on this number itself (e.g. "

@@ -1,0 +1,42 @@
+"""WhatsApp templates: created and submitted by admins, read by the campaign wizard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Response  # type: ignore[attr-defined]
+
+from chalicelib.api import params
+from chalicelib.api.routing import Routes
+from chalicelib.domain.content_inputs import TemplateIn
+from chalicelib.domain.inputs import parse_body
+from chalicelib.services import auth, templates
+
+routes = Routes(__name__)
+
+TEMPLATE_STATUSES = ("DRAFT", "PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED")
+
+
+@routes.route("/templates", methods=["POST"])
+def create_template() -> Response:
+    principal = routes.principal(auth.ADMIN_ROLES)
+    payload = parse_body(TemplateIn, routes.request().raw_body)
+    return Response(body=templates.create(principal, payload), status_code=201)
+
+
+@routes.route("/templates", methods=["GET"])
+def list_templates() -> dict[str, Any]:
+    principal = routes.principal(auth.TOOL_ROLES)
+    query = routes.request().query_params
+    return templates.list_page(principal, params.limit(query), params.optional(query, "cursor"),
+                               params.one_of(query, "status", TEMPLATE_STATUSES))
+
+
+@routes.route("/templates/{template_id}", methods=["GET"])
+def get_template(template_id: str) -> dict[str, Any]:
+    return templates.get(routes.principal(auth.TOOL_ROLES), template_id)
+
+
+@routes.route("/templates/{template_id}/submit", methods=["POST"])
+def submit_template(template_id: str) -> dict[str, Any]:
+    return templates.submit(routes.principal(auth.ADMIN_ROLES), template_id)
