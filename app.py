@@ -502,3 +502,7 @@ def campaign_messages_csv(campaign_id: str) -> Response:
 @app.schedule("cron(30 3 * * ? *)")
 def reconcile_counters(event: Any) -> dict[str, Any]:
     return reconcile.scheduled_check()
+# --- LivePerson Proactive 2.0 compatible API, API client credentials, SMS templates (issue 17) --
+from chalicelib.lp.routes import bp as lp_blueprint  # noqa: E402
+
+app.register_blueprint(lp_blueprint)
