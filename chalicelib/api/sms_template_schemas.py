@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from chalicelib.api.schemas import Partial, Strict
@@ -31,7 +33,8 @@ class SmsTemplateIn(Strict):
 class SmsTemplatePatchIn(Partial):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     text: str | None = Field(default=None, min_length=1, max_length=sms_templates.TEXT_MAX)
-    default: bool | None = Field(default=None, description="true: make it the brand's default")
+    default: Literal[True] | None = Field(default=None,
+                                          description="true: make it the brand's default")
 
     @field_validator("text")
     @classmethod

@@ -111,3 +111,51 @@ def parse_create(data: dict[str, Any]) -> CreateRequest:
                          template_id=data["templateId"].strip(),
                          outbound_number="+" + outbound.lstrip("+"), consumers=consumers,
                          window=window, days=days)
+
+
+# The create body as JSON Schema, for the OpenAPI document (the checks above are the rule).
+_CLOCK_SCHEMA = {"type": "object", "properties": {
+    "hour": {"type": "integer", "minimum": 0, "maximum": 24},
+    "minute": {"type": "integer", "minimum": 0, "maximum": 59}}}
+_CONSUMER_SCHEMA = {
+    "type": "object",
+    "description": "consumerContent {sms|wa: phone}, or the old shape consumerCountryCode + "
+                   "consumerPhoneNumber; each consumer is checked on its own",
+    "properties": {
+        "consumerContent": {"type": "object", "properties": {
+            "sms": {"type": "string"}, "wa": {"type": "string"}}},
+        "consumerCountryCode": {"type": "string"},
+        "consumerPhoneNumber": {"type": "string"},
+        "variables": {"type": "object", "additionalProperties": {"type": "string",
+                                                                 "maxLength": 1550}},
+        "headerVariables": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+CREATE_BODY_SCHEMA: dict[str, Any] = {
+    "title": "LpCampaignIn",
+    "type": "object",
+    "required": list(REQUIRED),
+    "properties": {
+        "campaignName": {"type": "string", "minLength": 1, "maxLength": 255},
+        "skill": {"type": "string", "minLength": 1, "maxLength": 255,
+                  "description": "a skill of the account, by name or id"},
+        "templateId": {"type": "string", "minLength": 1, "maxLength": 32,
+                       "description": "an approved WhatsApp template id, an SMS template id, "
+                                      "or 1234567890: the account's default SMS template"},
+        "outboundNumber": {"type": "string", "pattern": r"^\+?[0-9]{3,15}$",
+                           "description": "digits with the country code, e.g. 12025166656"},
+        "consent": {"const": True},
+        "consumers": {"type": "array", "maxItems": MAX_CONSUMERS, "items": _CONSUMER_SCHEMA},
+        "schedulingMetrics": {"type": "object", "properties": {"windows": {
+            "type": "array", "minItems": 1, "items": {"type": "object", "properties": {
+                "startTime": _CLOCK_SCHEMA, "endTime": _CLOCK_SCHEMA,
+                "day": {"type": "string", "enum": list(DAYS)}}}}}},
+    },
+}
+TOKEN_BODY_SCHEMA: dict[str, Any] = {
+    "title": "LpTokenIn",
+    "type": "object",
+    "properties": {"grant_type": {"const": "client_credentials"},
+                   "client_id": {"type": "string"}, "client_secret": {"type": "string"}},
+    "description": "form body; client_id and client_secret may be in the query instead",
+}

@@ -57,8 +57,6 @@ def create(principal: Principal, payload: SmsTemplateIn) -> dict[str, Any]:
 def update(principal: Principal, template_id: str,
            payload: SmsTemplatePatchIn) -> dict[str, Any]:
     template = store.get(principal.brand_id, template_id)
-    if payload.default is False:
-        raise field_error("default", "make another template the default instead")
     if payload.name is not None and payload.name != template.name and any(
             t.name == payload.name for t in store.all_of_brand(principal.brand_id)):
         raise Conflict(f"the brand already has an SMS template named '{payload.name}'")
