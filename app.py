@@ -27,6 +27,7 @@ from chalicelib.api.routes import (
     webhooks,
 )
 from chalicelib.logging import correlated, logger
+from chalicelib.lp import routes as liveperson
 from chalicelib.services import delivery, dispatch, inbound, jobs, metrics, reconcile, release
 from chalicelib.services import recipients as recipient_lists
 
@@ -45,6 +46,9 @@ def chalice_errors_as_json(event: Any, get_response: Any) -> Any:
 for feature in (service, campaigns, recipients, templates, conversations, analytics, admin,
                 webhooks):
     app.register_blueprint(feature.routes)
+# LivePerson Proactive 2.0 compatible paths (their own token and error shapes), the API client
+# credentials and SMS templates: docs/lp-compatible.md
+app.register_blueprint(liveperson.bp)
 
 
 # --- event handlers -------------------------------------------------------------------------------

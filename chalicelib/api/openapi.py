@@ -30,6 +30,9 @@ from chalicelib.domain.admin_inputs import (
 )
 from chalicelib.domain.content_inputs import ParseIn, TemplateIn
 from chalicelib.domain.inputs import CampaignIn, LaunchIn
+from chalicelib.domain.sms_template_inputs import SmsTemplateIn, SmsTemplatePatchIn
+from chalicelib.lp import responses as lp_r
+from chalicelib.lp import schemas as lp_schemas
 from chalicelib.services.auth import ADMIN_ROLES, AGENT_ROLES, TOOL_ROLES
 from chalicelib.services.views import MESSAGE_STATUSES
 
@@ -95,6 +98,9 @@ class Op:
     examples: dict[str, Any] = field(default_factory=dict)
     # OpenAPI links from the success answer: name -> (operation, path parameter, body field).
     links: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    tag: str = ""  # the document's tag of the operation (none: untagged)
+    lp: bool = False  # the LivePerson-compatible API: its AppJWT and LpError answers
+    body_schema: dict[str, Any] | None = None  # a request schema that is no pydantic model
 
 
 ADMIN = ADMIN_ROLES
@@ -293,6 +299,8 @@ ERRORS: dict[int, dict[str, Any]] = {
 
 
 def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
+    if op.lp:
+        return _lp_operation(method, path, op)
     ok_content: dict[str, Any] = {JSON: {"schema": {"$ref": REF.format(
         model=op.response.__name__)}}}
     if op.csv:
@@ -319,6 +327,8 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
     parameters = [*_path_params(path), *op.query]
     if parameters:
         out["parameters"] = parameters
+    if op.tag:
+        out["tags"] = [op.tag]
     if op.body is not None or op.media != (JSON,):
         schema: dict[str, Any] = ({"$ref": REF.format(model=_body_name(method, op))}
                                   if op.body else {"type": "string", "description": (
@@ -406,9 +416,13 @@ def _schemas() -> dict[str, Any]:
     components["CampaignIn"] = _channel_rules(components["CampaignIn"], fallback=True)
     components["ParseIn"] = _channel_rules(components["ParseIn"], fallback=False)
     components["CampaignPatchIn"] = _patch_schema(components["CampaignIn"])
-    for model in sorted({op.response for op in OPERATIONS.values()} | {r.Error},
-                        key=lambda m: m.__name__):
+    answers: set[type[BaseModel]] = {op.response for op in OPERATIONS.values()}
+    answers |= {r.Error, lp_r.LpError}
+    for model in sorted(answers, key=lambda m: m.__name__):
         _add_model(components, model, "serialization")
+    for op in OPERATIONS.values():
+        if op.body_schema is not None:
+            components[op.body_schema["title"]] = op.body_schema
     return components
 
 
@@ -427,6 +441,162 @@ def document(routes: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
             "<API key>`. Every 4xx answer is JSON with the `Error` schema; 429 carries "
             "Retry-After. Human-readable: /docs.")},
         "components": {"schemas": _schemas(), "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer", "description": "an API key"}}},
+            "bearer": {"type": "http", "scheme": "bearer", "description": "an API key"},
+            "appJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                       "description": "LivePerson-compatible paths only: the access_token of "
+                       "POST /sentinel/api/account/{accountId}/app/token"}}},
+        "tags": [{"name": LP_TAG, "description": (
+            "A drop-in for clients of LivePerson's Proactive Messaging 2.0 API: the same token "
+            "flow, paths, bodies and statuses (docs/lp-compatible.md, \"Moving from "
+            "LivePerson\"). Errors have the LpError shape.")}],
         "paths": paths,
     }
+
+
+# --- issue 17: the LivePerson-compatible API, API client credentials, SMS templates ----------
+
+LP_TAG = "LivePerson compatible"
+LP_ACCOUNT = "/api/v2/account/{accountId}"
+LP_REPORTING = "/api/account/{accountId}/app/prmsg"
+LP_CREATE_EXAMPLE = {
+    "campaignName": "Renewal reminder", "skill": "support", "templateId": "1234567890",
+    "outboundNumber": "12125550100", "consent": True,
+    "consumers": [
+        {"consumerContent": {"sms": "+12125550101"}, "variables": {"1": "Ann"}},
+        {"consumerCountryCode": "1", "consumerPhoneNumber": "2125550102",
+         "variables": {"1": "Bob"}}],
+    "schedulingMetrics": {"windows": [
+        {"startTime": {"hour": 8, "minute": 0}, "endTime": {"hour": 21, "minute": 0},
+         "day": "MONDAY"}]},
+}
+
+
+def _lp_error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description, "content": {
+        JSON: {"schema": {"$ref": REF.format(model="LpError")}}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+LP_ERRORS: dict[int, dict[str, Any]] = {
+    400: _lp_error("Invalid request: `Fields missing in request: <field>`, a wrong type, or no "
+                   "consumer accepted (failedConsumers says why)"),
+    401: _lp_error("Missing, invalid or expired token (`jwt expired`), a token of another "
+                   "account, or wrong client credentials"),
+    404: _lp_error("No such campaign in this account"),
+    409: _lp_error("The campaign changed meanwhile"),
+    413: _lp_error("More than 100 consumers, or a body over 1 MB"),
+    429: _lp_error("Over the account's 10 requests/s: retry after Retry-After seconds",
+                   RATE_LIMIT_HEADERS),
+}
+
+
+def _lp_operation(method: str, path: str, op: Op) -> dict[str, Any]:
+    answers: dict[str, Any] = {str(op.ok): {"description": "OK", "content": {JSON: {
+        "schema": {"$ref": REF.format(model=op.response.__name__)}}}}}
+    for status in sorted({400, 401, 429, *op.statuses}):
+        answers[str(status)] = LP_ERRORS[status]
+    answers["415"] = ERRORS[415]  # chalice answers it before the route, in our Error shape
+    out: dict[str, Any] = {
+        "operationId": operation_id(method, path), "summary": op.summary, "tags": [LP_TAG],
+        "description": ("No API key: the client credentials of the account." if op.public else
+                        "The AppJWT of the token endpoint; it acts as the account's campaign "
+                        "manager."),
+        "responses": answers, "security": [] if op.public else [{"appJwt": []}],
+    }
+    parameters = [*_path_params(path), *op.query]
+    if parameters:
+        out["parameters"] = parameters
+    if op.body_schema is not None:
+        content: dict[str, dict[str, Any]] = {
+            media: {"schema": {"$ref": REF.format(model=op.body_schema["title"])}}
+            for media in op.media}
+        for media in content.values():
+            if op.examples:
+                media["examples"] = {k: {"value": v} for k, v in op.examples.items()}
+        out["requestBody"] = {"required": method == "POST" and not op.public,
+                              "content": content}
+    return out
+
+
+def _issue17_operations() -> dict[tuple[str, str], Op]:
+    epoch = {"type": "string", "pattern": "^[0-9]*$"}
+    report = f"{LP_REPORTING}/campaigns/{{proactiveCampaignId}}"
+    analytics_query = (
+        _query("attemptedStartTime", epoch, "epoch milliseconds (default: a week before the "
+               "end)"),
+        _query("attemptedEndTime", epoch, "epoch milliseconds (default: now); at most 60 days "
+               "after the start"))
+    return {
+        ("POST", "/sentinel/api/account/{accountId}/app/token"): Op(
+            "Access token (AppJWT, 1 hour) for the account's API client credentials",
+            lp_r.LpToken, public=True, lp=True, body_schema=lp_schemas.TOKEN_BODY_SCHEMA,
+            media=("application/x-www-form-urlencoded",),
+            query=(_query("v", {"type": "string"}, "1.0"),
+                   _query("grant_type", {"type": "string", "enum": ["client_credentials"]},
+                          "client_credentials"),
+                   _query("client_id", {"type": "string"}, "or in the form body"),
+                   _query("client_secret", {"type": "string"}, "or in the form body")),
+            examples={"form": {"grant_type": "client_credentials",
+                               "client_id": "3f1c0a9e6b7d4c2a9e8f1b2c3d4e5f60",
+                               "client_secret": "lps_Xq3...shown-once..."}}),
+        ("POST", f"{LP_ACCOUNT}/campaign"): Op(
+            "Create and launch a campaign for up to 100 consumers; validation per consumer",
+            lp_r.LpCampaignCreated, lp=True, statuses=(409, 413),
+            body_schema=lp_schemas.CREATE_BODY_SCHEMA, examples={"sms": LP_CREATE_EXAMPLE}),
+        ("GET", f"{LP_ACCOUNT}/campaign/{{proactiveCampaignId}}/conversations"): Op(
+            "The campaign's status and each accepted consumer's", lp_r.LpConversations,
+            lp=True, statuses=(404,)),
+        ("GET", report): Op(
+            "The campaign report, a page of consumers", lp_r.LpCampaignReport, lp=True,
+            statuses=(404,),
+            query=(_query("offset", {"type": "integer", "minimum": 0}, "default 0"),
+                   _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
+                          "default 100"))),
+        ("GET", f"{report}/analytics"): Op(
+            "The campaign's figures from our counters", lp_r.LpAnalytics, lp=True,
+            statuses=(404,)),
+        ("GET", f"{LP_REPORTING}/analytics"): Op(
+            "The account's figures per channel, skill and day", lp_r.LpAnalytics, lp=True,
+            query=analytics_query),
+        ("POST", f"{LP_REPORTING}/analytics"): Op(
+            "The account's figures, filtered by channels and skills", lp_r.LpAnalytics,
+            lp=True, query=analytics_query, body_schema={
+                "title": "LpAnalyticsFilterIn", "type": "object", "properties": {
+                    "filters": {"type": "object", "properties": {
+                        "channels": {"type": "array", "items": {"type": "string"}},
+                        "skills": {"type": "array", "items": {"type": "string"}}}}}},
+            examples={"sms": {"filters": {"channels": ["sms"], "skills": ["support"]}}}),
+        # the brand's API client (Settings, "Enable API")
+        ("GET", "/api-client"): Op("The brand's API client for the LivePerson-compatible API",
+                                   lp_r.ApiClient, roles=ADMIN),
+        ("POST", "/api-client"): Op("Enable the API: a client id and secret, the secret shown "
+                                    "once", lp_r.ApiClientCreated, ok=201, roles=ADMIN,
+                                    statuses=(409,)),
+        ("POST", "/api-client/rotate"): Op(
+            "A new client id and secret; tokens of the old ones stop working",
+            lp_r.ApiClientCreated, roles=ADMIN, statuses=NOT_FOUND),
+        ("DELETE", "/api-client"): Op("Revoke the API client (and its tokens)", lp_r.ApiClient,
+                                      roles=ADMIN, statuses=NOT_FOUND),
+        # SMS templates
+        ("POST", "/sms-templates"): Op(
+            "Create an SMS template (no approval step; the brand's first is its default)",
+            lp_r.SmsTemplate, SmsTemplateIn, ok=201, roles=ADMIN, statuses=(409,),
+            examples={"reminder": {"name": "Renewal reminder",
+                                   "text": "Hi {{1}}, your plan renews on {{2}}."}}),
+        ("GET", "/sms-templates"): Op("The brand's SMS templates", lp_r.SmsTemplatePage,
+                                      query=PAGE),
+        ("GET", "/sms-templates/{template_id}"): Op(
+            "An SMS template (1234567890: the brand's default)", lp_r.SmsTemplate,
+            statuses=NOT_FOUND),
+        ("PATCH", "/sms-templates/{template_id}"): Op(
+            "Change an SMS template's name or text, or make it the default", lp_r.SmsTemplate,
+            SmsTemplatePatchIn, roles=ADMIN, statuses=CONFLICT),
+        ("DELETE", "/sms-templates/{template_id}"): Op(
+            "Delete an SMS template", lp_r.SmsTemplateDeleted, roles=ADMIN,
+            statuses=NOT_FOUND),
+    }
+
+
+OPERATIONS.update(_issue17_operations())

@@ -2,8 +2,10 @@
 that every registered model is known (tests/service/test_infra_contract.py checks them all)."""
 
 from chalicelib.store import (
+    api_clients,  # noqa: F401  (ApiClientModel, issue 17)
     audit,  # noqa: F401  (AuditModel)
     inbound_models,  # noqa: F401  (registers its models)
     recipient_lines,  # noqa: F401
+    sms_templates,  # noqa: F401  (SmsTemplateModel, issue 17)
     templates,  # noqa: F401
 )

@@ -85,3 +85,17 @@ def page(brand_id: str, skill: str | None, status: str | None, limit: int,
             last_evaluated_key=decode_cursor(cursor, scope))
     items = list(result)
     return items, encode_cursor(result.last_evaluated_key, scope)
+
+
+def of_campaign(brand_id: str, campaign_id: str, since: float) -> dict[str, str]:
+    """phone -> conversation id of the brand's conversations started by `campaign_id` (created
+    at or after `since`: conversation ids are time-ordered, so only those are read)."""
+    from chalicelib.domain.ids import new_id
+
+    lowest = new_id("cnv", since)[:len("cnv_") + 10]  # the time part only
+    found: dict[str, str] = {}
+    for item in ConversationModel.query(brand_id, ConversationModel.conversation_id >= lowest,
+                                        filter_condition=ConversationModel.campaign_id
+                                        == campaign_id):
+        found.setdefault(item.phone, item.conversation_id)
+    return found

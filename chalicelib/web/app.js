@@ -2,6 +2,7 @@
 import { ApiError, api, download, get, post, session } from "./api.js";
 import { analyticsPage, campaignAnalytics } from "./analytics.js";
 import { optOutsPage, templatesPage } from "./admin.js";
+import { settingsPage, smsTemplatesSection } from "./lp.js";
 import { badge, failure, h, heading, isCurrent, newToken, notice, pct, perSecond, setMain, table, useBrand, when,
   put } from "./ui.js";
 import { wizardPage } from "./wizard.js";
@@ -326,7 +327,8 @@ export function route() {
     "": () => landingPage(token),
     new: () => wizardPage(token, params),
     analytics: () => analyticsPage(token, params),
-    templates: () => templatesPage(token),
+    templates: () => templatesPage(token).then(() => (isCurrent(token) ? smsTemplatesSection() : null)),
+    settings: () => settingsPage(token),
     optouts: () => optOutsPage(token),
     campaigns: () => (parts[1] ? campaignPage(token, decodeURIComponent(parts[1])) : landingPage(token)),
     signin: () => { location.hash = "#/"; },

@@ -190,3 +190,30 @@ def test_wizard_lists_the_brands_numbers_and_skills_and_counts_its_opt_out_text(
     expect(page.locator("#sms-counter")).to_contain_text("116 characters left")
     expect(page.locator("#sms-counter")).to_contain_text("“Reply STOP to opt out” is added")
     screenshot(page, "wizard-1-compose")
+
+
+# --- issue 17: SMS templates beside the WhatsApp ones; Settings, "Enable API" -----------------
+
+def test_sms_templates_and_enabling_the_liveperson_compatible_api(page: Page,
+                                                                  web: WebStack) -> None:
+    sign_in(page, web, role="admin")
+    page.get_by_role("link", name="Templates").click()
+    page.get_by_label("SMS template title").fill("Renewal")
+    page.get_by_label("SMS text").fill("Hi {{1}}, your plan renews soon")
+    page.get_by_role("button", name="Save SMS template").click()
+    row = page.locator('tr[data-sms-template="Renewal"]')
+    expect(row).to_contain_text("Default (id 1234567890)")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("button", name="Enable API").click()
+    result = page.locator("#api-client-result")
+    expect(result).to_contain_text("shown only now")
+    secret = re.search(r"client secret: (\S+)", result.inner_text())
+    assert secret and secret.group(1).startswith("lps_")
+    expect(page.locator("#api-client")).to_contain_text("The API is enabled")
+    page.get_by_role("button", name="Rotate credentials").click()
+    expect(result).to_contain_text("New credentials")
+    assert secret.group(1) not in result.inner_text()
+    page.get_by_role("button", name="Revoke").click()
+    expect(page.locator("#api-client")).to_contain_text("The API is not enabled")
+    assert_controls_labelled(page)
+    screenshot(page, "settings")

@@ -71,6 +71,8 @@ def _body(method: str, path: str, body: dict[str, Any]) -> None:
         body["channel"], body["kind"] = "sms", None
     elif path == "/templates":
         body["body"] = "Hello {{1}}"
+    elif path.startswith("/sms-templates") and "text" in body:
+        body["text"] = "Hello {{1}}"  # placeholders numbered from 1 (no schema can say it)
 
 
 def _query(path: str, query: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from openapi_spec_validator import validate
 from app import app
 from chalicelib.api import openapi, responses
 from chalicelib.domain.inputs import parse_body
+from chalicelib.lp import schemas as lp_schemas
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +54,25 @@ def test_every_answer_has_a_schema_and_every_error_is_the_error_schema(
     for method, path, op in operations(doc):
         answers = op["responses"]
         assert not [s for s in answers if s.startswith("5")], (method, path)
+        # The LivePerson-compatible paths answer errors in LivePerson's shape (LpError), except
+        # chalice's own 415, made before any route runs.
+        lp = openapi.LP_TAG in op.get("tags", [])
         for status, answer in answers.items():
             content = answer.get("content", {})
             assert "application/json" in content, (method, path, status)
             schema = content["application/json"]["schema"]
             if status.startswith("4"):
-                assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+                error = "LpError" if lp and status != "415" else "Error"
+                assert schema == {"$ref": f"#/components/schemas/{error}"}, (method, path,
+                                                                             status)
             else:
                 assert schema["$ref"].removeprefix("#/components/schemas/") in \
                     doc["components"]["schemas"]
-        if op["security"]:
+        if lp:
+            assert op["security"] in ([], [{"appJwt": []}]), (method, path)
+            assert {"400", "401", "415", "429"} <= set(answers), (method, path)
+            assert "Retry-After" in answers["429"]["headers"]
+        elif op["security"]:
             assert {"400", "401", "403", "413", "415", "429"} <= set(answers), (method, path)
             assert "Retry-After" in answers["429"]["headers"]
 
@@ -104,6 +114,8 @@ def test_the_request_examples_are_valid_for_the_api_and_the_document(
                 jsonschema.Draft202012Validator(schema).validate(example)
             if op.body is not None and method != "PATCH":
                 parse_body(op.body, json.dumps(example))
+            if op.lp and method == "POST" and "/campaign" in path:
+                lp_schemas.parse_create(example)
             checked += 1
     assert checked >= 6
 

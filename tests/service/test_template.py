@@ -232,7 +232,9 @@ def test_secrets_reach_the_functions_by_reference_only(
         if res["Type"] == "AWS::Serverless::Function":
             env.update(res["Properties"].get("Environment", {}).get("Variables", {}))
     secret_like = [k for k in env if any(w in k for w in ("TOKEN", "SECRET", "PASSWORD"))]
-    assert sorted(secret_like) == ["TWILIO_AUTH_TOKEN_PARAM"]
+    assert sorted(secret_like) == ["LP_TOKEN_KEY_PARAM", "TWILIO_AUTH_TOKEN_PARAM"]
+    # the LivePerson-compatible API's token key (issue 17): a generated secret, by reference
+    assert env["LP_TOKEN_KEY_PARAM"] == {"Ref": "LpTokenKeySecret"}
     assert env["TWILIO_AUTH_TOKEN_PARAM"] == {
         "Fn::Sub": "/proactive/${Stage}/twilio/auth-token"}
     assert _grants(template, "SendMessagesRole", "ssm:GetParameter", {"Fn::Sub": (
