@@ -7,7 +7,7 @@
 // the draft is replaced by a fresh one and the old one cancelled ("discarded draft", hidden on
 // the landing page), as the Discard button does.
 import { ApiError, api, get, itemsOf, post } from "./api.js";
-import { OPT_OUT_RESERVED, SINGLE_LIMIT, reservedOptOut, smsInfo, withOptOut } from "./sms.js";
+import { OPT_OUT_RESERVED, SINGLE_LIMIT, refusal, reservedOptOut, smsInfo, withOptOut } from "./sms.js";
 import { duration, failure, field, h, heading, isCurrent, newId, notice, perSecond, setMain, table, put } from "./ui.js";
 
 const TYPED_MAX = 100;
@@ -70,20 +70,29 @@ function campaignBody() {
     skill: c.skill.trim() };
   if (c.channel === "sms") {
     body.text = c.text;
-    body.allow_multi_segment = c.allow_multi_segment;
   } else {
     body.template_id = c.template_id;
   }
+  // SMS, and the SMS fallback of a prioritized campaign
+  if (c.channel !== "whatsapp") body.allow_multi_segment = c.allow_multi_segment;
   if (c.channel === "prioritized" && c.fallback_from_number) body.fallback_from_number = c.fallback_from_number.trim();
   body.schedule = { send_rate: Number(s.send_rate), window: { start: s.window_start, end: s.window_end } };
   if (s.start === "later") body.schedule.launch_at = localIso(s.date, s.time);
   return body;
 }
 
+// What a parse result or an uploaded file's check depends on: the list and what each line is
+// rendered and checked with (a change of either makes the shown result stale).
+function contentKey() {
+  const c = state.compose;
+  return JSON.stringify([c.channel, c.channel === "sms" ? c.text : c.template_id,
+    c.channel !== "whatsapp" && c.allow_multi_segment]);
+}
+
 function recipientsKey() {
   const r = state.recipients;
-  if (r.mode === "typed") return `typed:${r.typed}`;
-  return r.file ? `csv:${r.file.name}:${r.file.size}:${r.file.lastModified}` : "csv:";
+  if (r.mode === "typed") return `typed:${contentKey()}:${r.typed}`;
+  return `${contentKey()}:` + (r.file ? `csv:${r.file.name}:${r.file.size}:${r.file.lastModified}` : "csv:");
 }
 
 class StepError extends Error {
@@ -163,7 +172,7 @@ async function parseTyped() {
     try {
       return await post("recipients/parse", { channel: c.channel, text: c.channel === "sms" ? c.text : undefined,
         template_id: c.channel === "sms" ? undefined : c.template_id,
-        allow_multi_segment: c.allow_multi_segment, content: state.recipients.typed });
+        allow_multi_segment: c.channel !== "whatsapp" && c.allow_multi_segment, content: state.recipients.typed });
     } catch (err) {
       if (!(err instanceof ApiError && err.missing)) throw err;
       parseEndpoint = false;
@@ -244,7 +253,8 @@ function smsCounter() {
   const update = () => {
     const message = withOptOut(state.compose.text, known ?? reservedOptOut());
     const info = smsInfo(message);
-    const parts = [h("p", { class: info.over ? "counter over" : "counter" },
+    const refused = refusal(info, false);
+    const parts = [h("p", { class: info.over || refused ? "counter over" : "counter" },
       h("strong", {}, info.over ? `${-info.left} characters over` : `${info.left} characters left`),
       ` of ${SINGLE_LIMIT}, including the opt-out text · ${info.encoding} · ` +
       `${info.segments} segment${info.segments === 1 ? "" : "s"}`)];
@@ -252,10 +262,15 @@ function smsCounter() {
       ? `The opt-out text “${known}” is added on its own line.`
       : `The brand's opt-out text is not available on this server yet: ${OPT_OUT_RESERVED} ` +
         "characters are reserved for it."));
-    if (info.over) {
-      parts.push(notice("warning", `The message is longer than ${SINGLE_LIMIT} characters: it ` +
-        `will be split into ${info.segments} segments (billed as ${info.segments} messages) unless ` +
-        "you shorten it."));
+    // What Parse would refuse, said here already, with the choice that allows it.
+    if (refused) {
+      const allowed = state.compose.allow_multi_segment;
+      const warning = notice(allowed ? "warning" : "error", allowed
+        ? `Longer messages are allowed: it will be split into ${info.segments} segments (billed as ` +
+          `${info.segments} messages).`
+        : `${refused} Parse refuses it otherwise.`);
+      warning.id = "sms-refusal";
+      parts.push(warning);
     }
     put(out, ...parts);
     return info;
@@ -305,7 +320,7 @@ function composeStep(body, nav) {
     if (c.channel === "sms") {
       const counter = smsCounter();
       const allow = h("input", { type: "checkbox", id: "allow-multi", checked: c.allow_multi_segment,
-        onchange: (e) => { c.allow_multi_segment = e.target.checked; } });
+        onchange: (e) => { c.allow_multi_segment = e.target.checked; counter.update(); } });
       put(content, 
         field("Message text", h("textarea", { id: "text", rows: "4", maxlength: "1600", "aria-describedby": "sms-counter",
           oninput: (e) => { c.text = e.target.value; counter.update(); } }, c.text)),
@@ -324,12 +339,19 @@ function composeStep(body, nav) {
           h("p", { class: "hint" }, `${t.variable_count ?? (t.body.match(/\{\{\d+\}\}/g) || []).length} variable(s): ` +
             "each recipient line gives them in order after the phone number.")) : null);
       };
+      // Prioritized: the SMS fallback is the filled-in template with the opt-out text; Parse
+      // checks it as an SMS (140 characters, one segment) unless longer messages are allowed.
+      const fallbackChoice = c.channel === "prioritized" ? h("div", { class: "radio" },
+        h("input", { type: "checkbox", id: "allow-multi", checked: c.allow_multi_segment,
+          onchange: (e) => { c.allow_multi_segment = e.target.checked; } }),
+        h("label", { for: "allow-multi" }, "Allow SMS fallback messages longer than one segment " +
+          "(the template with its variables and the opt-out text; they are split and cost more)")) : null;
       put(content, 
         field("Approved template", h("select", { id: "template_id", onchange: (e) => { c.template_id = e.target.value; drawTemplate(); } },
           h("option", { value: "" }, s.templates.length ? "Choose a template" : "No approved template yet"),
           s.templates.map((t) => h("option", { value: templateIdOf(t), selected: templateIdOf(t) === c.template_id },
             `${t.name} (${t.language})`)))),
-        show);
+        show, fallbackChoice);
       drawTemplate();
     }
   };
@@ -351,10 +373,9 @@ function composeStep(body, nav) {
     if (!c.skill.trim()) problems.push(["skill", "Choose the skill that receives replies."]);
     if (c.channel === "sms") {
       if (!c.text.trim()) problems.push(["text", "Write the message text."]);
-      const info = smsInfo(withOptOut(c.text, optOutText() ?? reservedOptOut()));
-      if (info.over && !c.allow_multi_segment) {
-        problems.push(["text", `The message is over ${SINGLE_LIMIT} characters: shorten it or allow longer messages.`]);
-      }
+      const refused = refusal(smsInfo(withOptOut(c.text, optOutText() ?? reservedOptOut())),
+        c.allow_multi_segment);
+      if (c.text.trim() && refused) problems.push(["text", refused]);
     } else if (!c.template_id) {
       problems.push(["template_id", "Choose an approved template."]);
     }
@@ -402,6 +423,9 @@ function resultSummary(result, csv) {
 
 function recipientsStep(body, nav) {
   const r = state.recipients;
+  // A result for the same list but other content (compose changed since): checked again below.
+  let stale = !!r.result && r.resultKey !== recipientsKey();
+  let parsing = null; // a parse under way: Next waits for its result
   const out = h("div", { id: "parse-result", "aria-live": "polite" });
   const modeBox = h("fieldset", {}, h("legend", {}, "How do you add recipients?"),
     [["typed", `Type or paste (up to ${TYPED_MAX} lines)`], ["csv", "Upload a CSV file (up to 100,000 rows)"]].map(([value, label]) => {
@@ -434,7 +458,10 @@ function recipientsStep(body, nav) {
           if (!n) { put(out, notice("error", "Type at least one recipient.")); return; }
           if (n > TYPED_MAX) { put(out, notice("error", `A typed list holds at most ${TYPED_MAX} lines; upload a CSV file instead.`)); return; }
           e.target.disabled = true;
-          put(out, notice("info", "Parsing…"));
+          put(out, notice("info", stale ? "The message changed since the list was checked: checking it again…" : "Parsing…"));
+          stale = false;
+          let done;
+          parsing = new Promise((resolve) => { done = resolve; });
           try {
             r.result = await parseTyped();
             r.resultKey = recipientsKey();
@@ -443,6 +470,8 @@ function recipientsStep(body, nav) {
             put(out, notice("error", err.step ? `${err.message} (go back to step ${err.step} to fix it)` : `Could not parse: ${err.message}`));
           } finally {
             e.target.disabled = false;
+            parsing = null;
+            done();
           }
         } }, "Parse"));
     } else {
@@ -481,8 +510,15 @@ function recipientsStep(body, nav) {
   };
   draw();
   body.append(modeBox, area, out);
+  // Back from compose with other content: the lines shown were checked against the old one.
+  if (stale && r.mode === "typed" && r.typed.trim()) {
+    area.querySelector("#parse").click();
+  } else if (stale && r.mode === "csv" && r.file) {
+    put(out, notice("warning", "The message changed since the file was checked: upload and check it again."));
+  }
 
-  nav.next = () => {
+  nav.next = () => (parsing ? parsing.then(check) : check());
+  const check = () => {
     if (!r.result || r.resultKey !== recipientsKey()) {
       put(out, notice("error", r.mode === "typed" ? "Parse the list first." : "Upload and check the file first."));
       return false;
@@ -687,8 +723,10 @@ export async function wizardPage(token, params) {
     [composeStep, recipientsStep, scheduleStep, previewStep][state.step - 1](body, nav, go);
     const buttons = h("div", { class: "wizard-nav" },
       state.step > 1 ? h("button", { type: "button", id: "back", onclick: () => go(state.step - 1) }, "Back") : null,
-      state.step < 4 ? h("button", { type: "button", class: "primary", id: "next", onclick: () => {
-        if (!nav.next || nav.next()) go(state.step + 1);
+      state.step < 4 ? h("button", { type: "button", class: "primary", id: "next", onclick: async () => {
+        const step = state.step;
+        // a step's check may wait (the recipients step for a parse under way)
+        if ((!nav.next || await nav.next()) && state.step === step) go(step + 1);
       } }, "Next") : null,
       h("button", { type: "button", class: "link", id: "discard", onclick: () => {
         if (state.draft) post(`campaigns/${encodeURIComponent(state.draft.id)}/cancel`).catch(() => {});
