@@ -105,7 +105,8 @@ def test_compose_flags_what_parse_would_refuse_with_the_reason_and_the_choice(
     expect(counter).to_contain_text("UCS-2 · 2 segments")
     expect(page.locator("#sms-refusal")).to_contain_text("outside the GSM alphabet")
     page.get_by_role("button", name="Next").click()
-    expect(page.locator("#step-errors")).to_contain_text("UCS-2 (70 characters a segment) in 2 segments")
+    expect(page.locator("#step-errors")).to_contain_text(
+        "UCS-2 (70 characters a segment) in 2 segments")
     expect(page.get_by_role("heading", name="Step 1 of 4: Compose")).to_be_visible()
     # ... which is what Parse says of it
     parsed = web.http("POST", "/recipients/parse", {"channel": "sms", "text": emoji_text,
