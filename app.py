@@ -375,7 +375,7 @@ def campaign_recipients(campaign_id: str) -> dict[str, Any]:
 
 @route("/templates", methods=["POST"])
 def create_template() -> Response:
-    principal = _principal(auth.ADMIN_ROLES)
+    principal = _principal(auth.TEMPLATE_ROLES)
     payload = parse_body(TemplateIn, _request().raw_body)
     return Response(body=whatsapp_templates.create(principal, payload), status_code=201)
 
@@ -396,7 +396,7 @@ def get_template(template_id: str) -> dict[str, Any]:
 
 @route("/templates/{template_id}/submit", methods=["POST"])
 def submit_template(template_id: str) -> dict[str, Any]:
-    return whatsapp_templates.submit(_principal(auth.ADMIN_ROLES), template_id)
+    return whatsapp_templates.submit(_principal(auth.TEMPLATE_ROLES), template_id)
 
 
 # The uploads bucket invokes this for every new object under uploads/ (the notification is in
