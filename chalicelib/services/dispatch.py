@@ -39,7 +39,7 @@ from chalicelib.domain import scheduler
 from chalicelib.logging import logger
 from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError
 from chalicelib.services import analytics, gateways, queues
-from chalicelib.store import brands, campaigns, limits, messages, optouts, templates
+from chalicelib.store import brands, campaigns, conversations, limits, messages, optouts, templates
 from chalicelib.store.models import CampaignModel, MessageModel
 
 BACKOFF_BASE_SECONDS = 5.0
@@ -221,6 +221,8 @@ class Dispatcher:
                 messages.skip(campaign_id, item.phone, campaign.status, reason, now)
             return
         blocked = optouts.opted_out(brand_id, [i.phone for i in items])
+        held = (conversations.open_among(brand_id, [i.phone for i in items])
+                if campaign.hold_open_conversations is not False else set())
         window = scheduler.Window.parse(campaign.window_start, campaign.window_end)
         brand_zone = _CACHE.get(f"zone#{brand_id}",
                                 lambda: brands.get_brand(brand_id).time_zone, now)
@@ -236,6 +238,10 @@ class Dispatcher:
                 continue
             if item.due_at > now + EARLY_TOLERANCE_SECONDS:
                 self._wait_longer(item, item.due_at, now)
+                continue
+            if item.phone in held:
+                messages.skip(campaign_id, item.phone, "OPEN_CONVERSATION",
+                              "the consumer is in an open conversation with the brand", now)
                 continue
             attempt = uuid.uuid4().hex
             message = messages.claim(campaign_id, item.phone, attempt, now,
