@@ -8,7 +8,8 @@
 // the landing page), as the Discard button does.
 import { ApiError, api, get, itemsOf, post } from "./api.js";
 import { OPT_OUT_RESERVED, SINGLE_LIMIT, refusal, reservedOptOut, smsInfo, withOptOut } from "./sms.js";
-import { duration, failure, field, h, heading, isCurrent, newId, notice, perSecond, setMain, table, put } from "./ui.js";
+import { duration, failure, field, h, heading, isCurrent, newId, notice, perSecond, setMain, table, put, when, zoneName,
+  zonedIso } from "./ui.js";
 
 const TYPED_MAX = 100;
 const STEPS = ["Compose", "Recipients", "Schedule", "Preview and launch"];
@@ -21,7 +22,8 @@ const fresh = () => ({
     text: "", template_id: "", allow_multi_segment: false },
   recipients: { mode: "typed", typed: "", file: null, result: null, resultKey: null, upload: null },
   // window: null until the brand's default sending window (GET /brand) fills it in
-  schedule: { start: "now", date: "", time: "", window_start: null, window_end: null, send_rate: 1 },
+  schedule: { start: "now", date: "", time: "", window_start: null, window_end: null, send_rate: 1,
+    hold_open_conversations: true },
   draft: null,
   setup: null,
 });
@@ -55,14 +57,6 @@ const brandWindow = () => ({ start: state.setup?.brand?.window?.start || "08:00"
 
 // --- the campaign as the API takes it ------------------------------------------------------
 
-function localIso(date, time) {
-  const d = new Date(`${date}T${time}`);
-  const offset = -d.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
-  return `${date}T${time}:00${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
-}
-
 function campaignBody() {
   const c = state.compose;
   const s = state.schedule;
@@ -77,7 +71,8 @@ function campaignBody() {
   if (c.channel !== "whatsapp") body.allow_multi_segment = c.allow_multi_segment;
   if (c.channel === "prioritized" && c.fallback_from_number) body.fallback_from_number = c.fallback_from_number.trim();
   body.schedule = { send_rate: Number(s.send_rate), window: { start: s.window_start, end: s.window_end } };
-  if (s.start === "later") body.schedule.launch_at = localIso(s.date, s.time);
+  if (s.start === "later") body.schedule.launch_at = zonedIso(s.date, s.time);
+  body.schedule.hold_open_conversations = s.hold_open_conversations;
   return body;
 }
 
@@ -565,7 +560,8 @@ function scheduleStep(body, nav) {
   const update = () => { est.textContent = estimate(count, Number(s.send_rate), s.window_start, s.window_end); };
   const later = h("div", { class: "row", hidden: s.start !== "later" },
     field("Date", h("input", { type: "date", id: "launch-date", value: s.date, oninput: (e) => { s.date = e.target.value; } })),
-    field("Time (your time zone)", h("input", { type: "time", id: "launch-time", value: s.time, oninput: (e) => { s.time = e.target.value; } })));
+    field(`Time (${zoneName()}, the brand's time zone)`, h("input", { type: "time", id: "launch-time", value: s.time,
+      oninput: (e) => { s.time = e.target.value; } })));
   const startBox = h("fieldset", {}, h("legend", {}, "Start"),
     [["now", "As soon as it is launched"], ["later", "At a date and time"]].map(([value, label]) => h("div", { class: "radio" },
       h("input", { type: "radio", name: "start", id: `start-${value}`, value, checked: s.start === value,
@@ -591,6 +587,11 @@ function scheduleStep(body, nav) {
     field("Send rate (messages per second)", h("input", { type: "number", id: "send-rate", min: "0.1", max: "100", step: "any",
       value: s.send_rate, oninput: (e) => { s.send_rate = e.target.value; update(); } }),
     "1 per second by default; up to 100."),
+    h("fieldset", {}, h("legend", {}, "Consumers talking with your agents"),
+      h("div", { class: "radio" }, h("input", { type: "checkbox", id: "hold-open", checked: s.hold_open_conversations,
+        onchange: (e) => { s.hold_open_conversations = e.target.checked; } }),
+      h("label", { for: "hold-open" }, "Hold: do not send this campaign to a consumer who has an open " +
+        "conversation with the brand (skipped, reason OPEN_CONVERSATION)"))),
     h("h3", {}, "Estimate"), est, errors);
   body.addEventListener("input", () => put(errors));
   update();
@@ -604,7 +605,7 @@ function scheduleStep(body, nav) {
     if (!(rate > 0 && rate <= 100)) problems.push(["send-rate", "The send rate is from 0.1 to 100 messages per second."]);
     if (s.start === "later") {
       if (!s.date || !s.time) problems.push(["launch-date", "Choose the date and time to start."]);
-      else if (new Date(`${s.date}T${s.time}`) <= new Date()) problems.push(["launch-date", "The start must be in the future."]);
+      else if (new Date(zonedIso(s.date, s.time)) <= new Date()) problems.push(["launch-date", "The start must be in the future."]);
     }
     put(errors, errorSummary(problems) || "");
     errors.querySelector("#step-errors")?.focus();
@@ -657,9 +658,11 @@ function previewStep(body, nav, go) {
         h("dt", {}, "Opt-out text"), h("dd", {}, optOutText() ?? "the brand's opt-out text (added by the server)"),
         h("dt", {}, "Message"), h("dd", { class: "pre", id: "preview-message" }, sample?.text || c.text),
         h("dt", {}, "Recipients"), h("dd", {}, `${campaign.recipients}`),
-        h("dt", {}, "Start"), h("dd", {}, s.start === "later" ? new Date(`${s.date}T${s.time}`).toLocaleString() : "when launched"),
+        h("dt", {}, "Start"), h("dd", {}, s.start === "later" ? when(zonedIso(s.date, s.time)) : "when launched"),
         h("dt", {}, "Window"), h("dd", {}, `${s.window_start}–${s.window_end} recipient time`),
         h("dt", {}, "Send rate"), h("dd", {}, perSecond(s.send_rate)),
+        h("dt", {}, "Open conversations"), h("dd", { id: "preview-hold" }, s.hold_open_conversations
+          ? "held: consumers in an open conversation are skipped" : "sent to as well"),
         h("dt", {}, "Estimate"), h("dd", {}, estimate(campaign.recipients, Number(s.send_rate), s.window_start, s.window_end))),
       h("h3", {}, "First recipients"),
       table("First recipients", ["Line", "Number", "Message"], result.lines.filter((l) => !l.errors?.length).slice(0, 5)
@@ -704,7 +707,8 @@ export async function wizardPage(token, params) {
         template_id: c.template_id || "", allow_multi_segment: !!c.allow_multi_segment,
         fallback_from_number: c.fallback_from_number || "" });
       Object.assign(state.schedule, { send_rate: c.schedule.send_rate,
-        window_start: c.schedule.window.start, window_end: c.schedule.window.end });
+        window_start: c.schedule.window.start, window_end: c.schedule.window.end,
+        hold_open_conversations: c.schedule.hold_open_conversations !== false });
     } catch (err) {
       setMain(heading("New campaign"), failure(err, "The campaign to copy"));
       return;

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -313,24 +314,30 @@ def test_a_campaign_scheduled_for_tomorrow_is_cancelled_from_its_page_and_copied
     expect(page.locator("#parse-summary")).to_contain_text("2 recipients ready, no errors")
     page.get_by_role("button", name="Next").click()
 
-    # Start tomorrow at 09:30 in the browser's time zone
+    # Start tomorrow at 09:30 in the brand's time zone (America/New_York), whatever the
+    # browser's is (Tokyo here); and send to consumers in an open conversation too
+    page.context.new_cdp_session(page).send("Emulation.setTimezoneOverride",
+                                            {"timezoneId": "Asia/Tokyo"})
     page.get_by_label("At a date and time").check()
-    tomorrow, expected = page.evaluate("""() => {
-        const d = new Date(Date.now() + 86400000);
-        const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-` +
-            String(d.getDate()).padStart(2, '0');
-        return [day, new Date(`${day}T09:30`).toISOString()]; }""")
-    page.get_by_label("Date", exact=True).fill(tomorrow)
-    page.get_by_label("Time (your time zone)").fill("09:30")
+    brand_zone = ZoneInfo("America/New_York")
+    tomorrow = (datetime.now(brand_zone) + timedelta(days=1)).date()
+    expected = datetime.combine(tomorrow, time(9, 30), tzinfo=brand_zone)
+    page.get_by_label("Date", exact=True).fill(tomorrow.isoformat())
+    page.get_by_label("Time (America/New_York, the brand's time zone)").fill("09:30")
+    hold = page.get_by_label(re.compile("do not send this campaign to a consumer who has an open"))
+    expect(hold).to_be_checked()
+    hold.uncheck()
     page.get_by_role("button", name="Next").click()
+    expect(page.locator("#preview-hold")).to_have_text("sent to as well")
     page.get_by_label(re.compile("collected opt-in consent")).check()
     page.get_by_role("button", name="Launch campaign").click()
     page.wait_for_url(re.compile(r"#/campaigns/cmp_"))
     expect(page.locator("#campaign-status")).to_have_text("SCHEDULED")
     expect(page.get_by_text("scheduled for")).to_be_visible()
     campaign_id = page.url.rsplit("/", 1)[1]
-    launch_at = web.http("GET", f"/campaigns/{campaign_id}")[1]["schedule"]["launch_at"]
-    assert datetime.fromisoformat(launch_at) == datetime.fromisoformat(expected)
+    schedule = web.http("GET", f"/campaigns/{campaign_id}")[1]["schedule"]
+    assert datetime.fromisoformat(schedule["launch_at"]) == expected
+    assert schedule["hold_open_conversations"] is False
 
     # Cancel, confirmed with the keyboard
     page.get_by_role("button", name="Cancel campaign").click()
