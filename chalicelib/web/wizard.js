@@ -263,7 +263,7 @@ function smsCounter() {
       const warning = notice(allowed ? "warning" : "error", allowed
         ? `Longer messages are allowed: it will be split into ${info.segments} segments (billed as ` +
           `${info.segments} messages).`
-        : `${refused} Parse refuses it otherwise.`);
+        : refused);
       warning.id = "sms-refusal";
       parts.push(warning);
     }
