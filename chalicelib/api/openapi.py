@@ -183,7 +183,7 @@ def _operations() -> dict[tuple[str, str], Op]:
         # templates
         ("POST", "/templates"): Op(
             "Create a WhatsApp template, status DRAFT", r.Template, TemplateIn, ok=201,
-            roles=ADMIN, statuses=(409,),
+            statuses=(409,),
             examples={"greeting": {"name": "order_ready", "language": "en",
                                    "category": "UTILITY",
                                    "body": "Hi {{1}}, your order is ready."}},
@@ -195,7 +195,7 @@ def _operations() -> dict[tuple[str, str], Op]:
         ("GET", "/templates/{template_id}"): Op("A template, its approval status refreshed",
                                                 r.Template, statuses=NOT_FOUND),
         ("POST", "/templates/{template_id}/submit"): Op(
-            "Submit for WhatsApp approval", r.Template, roles=ADMIN, statuses=CONFLICT),
+            "Submit for WhatsApp approval", r.Template, statuses=CONFLICT),
         # administration
         ("GET", "/brand"): Op("The brand's settings and API limit", r.Brand),
         ("PUT", "/brand"): Op("Change settings; omitted fields keep their value", r.Brand,

@@ -53,6 +53,8 @@ class ScheduleOut(Out):
     send_rate: float
     window: WindowOut
     launch_at: Timestamp | None
+    hold_open_conversations: bool = Field(
+        description="recipients in an open conversation with the brand are skipped")
 
 
 class ConsentOut(Out):

@@ -75,6 +75,9 @@ class ScheduleIn(Strict):
     launch_at: datetime | None = Field(
         default=None, description="ISO-8601 with offset, in the future; omitted = when "
         "launched")
+    hold_open_conversations: bool = Field(
+        default=True, description="skip a recipient who has an open conversation with the brand "
+        "(SKIPPED, OPEN_CONVERSATION); false sends to them too")
 
     @field_validator("launch_at", mode="before")
     @classmethod

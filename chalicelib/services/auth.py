@@ -16,6 +16,8 @@ from chalicelib.store.models import ApiKeyModel
 ROLES = ("admin", "campaign_manager", "agent", "agent_manager")
 TOOL_ROLES = ("admin", "campaign_manager")  # may use campaigns, analytics, reports
 ADMIN_ROLES = ("admin",)
+# Create and submit WhatsApp templates: users of the web tool (PRODUCT.md); approval is WhatsApp's.
+TEMPLATE_ROLES = TOOL_ROLES
 AGENT_ROLES = ("admin", "campaign_manager", "agent", "agent_manager")
 LAST_USED_RESOLUTION_SECONDS = 60.0  # last_used_at is written at most once a minute per key
 

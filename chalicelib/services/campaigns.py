@@ -133,6 +133,7 @@ def _checked_fields(brand_id: str, payload: CampaignIn) -> dict[str, Any]:
         "window_start": schedule.window.start,
         "window_end": schedule.window.end,
         "launch_at": schedule.launch_at.timestamp() if schedule.launch_at else None,
+        "hold_open_conversations": schedule.hold_open_conversations,
     }
 
 

@@ -46,7 +46,15 @@ from chalicelib.domain import scheduler
 from chalicelib.logging import logger
 from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError, SentMessage
 from chalicelib.services import analytics, gateways, queues
-from chalicelib.store import brands, campaigns, limits, messages, optouts, templates
+from chalicelib.store import (
+    brands,
+    campaigns,
+    conversations,
+    limits,
+    messages,
+    optouts,
+    templates,
+)
 from chalicelib.store.models import CampaignModel, MessageModel, SenderNumberModel
 from chalicelib.store.templates import TemplateModel
 
@@ -83,6 +91,7 @@ class SendStore(Protocol):
     def sender_number(self, number: str) -> SenderNumberModel | None: ...
     def template(self, brand_id: str, template_id: str) -> TemplateModel | None: ...
     def opted_out(self, brand_id: str, phones: Iterable[str]) -> set[str]: ...
+    def in_open_conversation(self, brand_id: str, phones: Iterable[str]) -> set[str]: ...
     def reserve_slots(self, intervals: Mapping[str, float], count: int,
                       clock: Callable[[], float], max_wait: float,
                       lead: float) -> tuple[float, float, int]: ...
@@ -124,6 +133,9 @@ class StoreOps:
 
     def opted_out(self, brand_id: str, phones: Iterable[str]) -> set[str]:
         return optouts.opted_out(brand_id, phones)
+
+    def in_open_conversation(self, brand_id: str, phones: Iterable[str]) -> set[str]:
+        return conversations.open_among(brand_id, phones)
 
     def reserve_slots(self, intervals: Mapping[str, float], count: int,
                       clock: Callable[[], float], max_wait: float,
@@ -360,6 +372,8 @@ class Dispatcher:
                 store.skip(campaign_id, item.phone, campaign.status, reason, now)
             return
         blocked = store.opted_out(brand_id, [i.phone for i in items])
+        held = (store.in_open_conversation(brand_id, [i.phone for i in items])
+                if campaign.hold_open_conversations is not False else set())
         window = scheduler.Window.parse(campaign.window_start, campaign.window_end)
         brand_zone = self.cache.get(f"zone#{brand_id}", lambda: store.brand_zone(brand_id), now)
         ready: list[Claimed] = []
@@ -374,6 +388,10 @@ class Dispatcher:
                 continue
             if item.due_at > now + EARLY_TOLERANCE_SECONDS:
                 self._wait_longer(item, item.due_at, now)
+                continue
+            if item.phone in held:
+                store.skip(campaign_id, item.phone, "OPEN_CONVERSATION",
+                              "the consumer is in an open conversation with the brand", now)
                 continue
             attempt = uuid.uuid4().hex
             message = store.claim(campaign_id, item.phone, attempt, now,

@@ -61,6 +61,7 @@ def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None)
             "send_rate": float(campaign.send_rate),
             "window": {"start": campaign.window_start, "end": campaign.window_end},
             "launch_at": iso(campaign.launch_at),
+            "hold_open_conversations": campaign.hold_open_conversations is not False,
         },
         "recipients": int(campaign.recipients_total or 0),
         "recipient_errors": int(campaign.recipient_errors or 0),

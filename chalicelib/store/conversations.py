@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.store.inbound_models import ConversationModel, EntryAttribute
+from chalicelib.store.inbound_models import ConversationModel, EntryAttribute, InboundMarkerModel
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
 LAST_TEXT_CHARS = 160
@@ -99,3 +101,31 @@ def of_campaign(brand_id: str, campaign_id: str, since: float) -> dict[str, str]
                                         == campaign_id):
         found.setdefault(item.phone, item.conversation_id)
     return found
+
+
+# --- holding campaign messages (issue 14.11) -------------------------------------------------
+
+def _open_marker(brand_id: str, phone: str) -> str:
+    return f"open#{brand_id}#{phone}"  # written by store/markers.set_open_conversation
+
+
+def open_among(brand_id: str, phones: Iterable[str]) -> set[str]:
+    """The consumers among `phones` with an open conversation with the brand: one batch read of
+    the open-conversation markers, then of the few conversations they point at (a marker left
+    behind by a conversation closed meanwhile does not count)."""
+    keys = [_open_marker(brand_id, phone) for phone in set(phones)]
+    if not keys:
+        return set()
+    pointed = {m.value: m.key.rsplit("#", 1)[1]
+               for m in InboundMarkerModel.batch_get(keys, consistent_read=True) if m.value}
+    if not pointed:
+        return set()
+    return {pointed[c.conversation_id]
+            for c in ConversationModel.batch_get([(brand_id, cid) for cid in pointed],
+                                                 consistent_read=True)
+            if c.status == "open"}
+
+
+def has_open(brand_id: str, phone: str) -> bool:
+    """True while the consumer has an open conversation with the brand."""
+    return bool(open_among(brand_id, [phone]))

@@ -181,6 +181,8 @@ class CampaignModel(Model):
     text = UnicodeAttribute(null=True)
     template_id = UnicodeAttribute(null=True)
     allow_multi_segment = BooleanAttribute(default=False)
+    # Skip consumers in an open conversation with the brand; None (stored before) = the default
+    hold_open_conversations = BooleanAttribute(null=True)
     send_rate = NumberAttribute(default=1)
     window_start = UnicodeAttribute(default="08:00")
     window_end = UnicodeAttribute(default="21:00")

@@ -308,6 +308,26 @@ function brandSettings() {
   return brandLoaded;
 }
 
+// Pages only some roles may use, and a read that tells whether this key may: a page or menu
+// item the key may not use is not shown (the API would answer 403).
+const RESTRICTED = { optouts: "optouts?limit=1" };
+let accessLoaded = null;
+function pageAccess() {
+  if (!accessLoaded) {
+    accessLoaded = Promise.all(Object.entries(RESTRICTED).map(([page, probe]) => get(probe).then(
+      () => [page, true], (err) => [page, !(err instanceof ApiError && err.status === 403 && !err.missing)])))
+      .then((pairs) => {
+        const access = Object.fromEntries(pairs);
+        for (const link of document.querySelectorAll("#nav a")) {
+          const page = link.getAttribute("href").replace(/^#\//, "");
+          if (page in access) link.hidden = !access[page];
+        }
+        return access;
+      });
+  }
+  return accessLoaded;
+}
+
 export function route() {
   const token = newToken();
   const hash = location.hash || "#/";
@@ -338,7 +358,15 @@ export function route() {
     setMain(heading("Not found"), notice("error", "There is no such page."), h("a", { href: "#/" }, "Campaigns"));
     return;
   }
-  brandSettings().then(() => (isCurrent(token) ? page() : null)).catch((err) => {
+  Promise.all([brandSettings(), pageAccess()]).then(([, access]) => {
+    if (!isCurrent(token)) return null;
+    if (access[parts[0]] === false) {
+      setMain(heading("Not available"), notice("info", "This page is for the brand's admins; " +
+        "your key's role does not include it."), h("a", { href: "#/" }, "Campaigns"));
+      return null;
+    }
+    return page();
+  }).catch((err) => {
     setMain(heading("Something went wrong"), notice("error", err.message));
   });
   document.getElementById("main").focus({ preventScroll: true });
@@ -348,12 +376,14 @@ window.addEventListener("hashchange", route);
 window.addEventListener("signed-out", (event) => {
   session.signOut();
   brandLoaded = null;
+  accessLoaded = null;
   newToken();
   signInPage(location.hash, `You were signed out: ${event.detail}`);
 });
 document.getElementById("signout").addEventListener("click", () => {
   session.signOut();
   brandLoaded = null;
+  accessLoaded = null;
   location.hash = "#/";
   route();
 });

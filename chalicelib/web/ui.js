@@ -90,6 +90,37 @@ export function when(iso) {
     minute: "2-digit", timeZoneName: "short" });
 }
 
+// The brand's time zone as a name (the browser's until GET /brand answers).
+export function zoneName() {
+  return brandPrefs.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+// A wall-clock date (YYYY-MM-DD) and time (HH:MM) in the brand's time zone as ISO-8601 with the
+// zone's offset at that moment, e.g. 2026-12-03T09:00:00-05:00 for America/New_York.
+export function zonedIso(date, time) {
+  const [y, mo, d] = date.split("-").map(Number);
+  const [hh, mm] = time.split(":").map(Number);
+  const wall = Date.UTC(y, mo - 1, d, hh, mm);
+  let zone = brandPrefs.timeZone;
+  const offsetAt = (instant) => { // minutes east of UTC in the zone at `instant`
+    let formatter;
+    try {
+      formatter = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric",
+        month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+    } catch {
+      zone = undefined; // a zone this browser does not know: the browser's
+      return offsetAt(instant);
+    }
+    const p = Object.fromEntries(formatter.formatToParts(new Date(instant)).map((x) => [x.type, x.value]));
+    return Math.round((Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute) - instant) / 60000);
+  };
+  let offset = offsetAt(wall);
+  offset = offsetAt(wall - offset * 60000); // the offset at the instant itself (DST changes)
+  const sign = offset >= 0 ? "+" : "-";
+  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+  return `${date}T${time}:00${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
+}
+
 // A period's label on a chart axis: hour, day or month of the brand's time zone.
 export function periodLabel(iso, granularity) {
   const d = new Date(iso);

@@ -7,8 +7,9 @@
 // the draft is replaced by a fresh one and the old one cancelled ("discarded draft", hidden on
 // the landing page), as the Discard button does.
 import { ApiError, api, get, itemsOf, post } from "./api.js";
-import { OPT_OUT_RESERVED, SINGLE_LIMIT, reservedOptOut, smsInfo, withOptOut } from "./sms.js";
-import { duration, failure, field, h, heading, isCurrent, newId, notice, perSecond, setMain, table, put } from "./ui.js";
+import { OPT_OUT_RESERVED, SINGLE_LIMIT, refusal, reservedOptOut, smsInfo, withOptOut } from "./sms.js";
+import { duration, failure, field, h, heading, isCurrent, newId, notice, perSecond, setMain, table, put, when, zoneName,
+  zonedIso } from "./ui.js";
 
 const TYPED_MAX = 100;
 const STEPS = ["Compose", "Recipients", "Schedule", "Preview and launch"];
@@ -21,7 +22,8 @@ const fresh = () => ({
     text: "", template_id: "", allow_multi_segment: false },
   recipients: { mode: "typed", typed: "", file: null, result: null, resultKey: null, upload: null },
   // window: null until the brand's default sending window (GET /brand) fills it in
-  schedule: { start: "now", date: "", time: "", window_start: null, window_end: null, send_rate: 1 },
+  schedule: { start: "now", date: "", time: "", window_start: null, window_end: null, send_rate: 1,
+    hold_open_conversations: true },
   draft: null,
   setup: null,
 });
@@ -55,14 +57,6 @@ const brandWindow = () => ({ start: state.setup?.brand?.window?.start || "08:00"
 
 // --- the campaign as the API takes it ------------------------------------------------------
 
-function localIso(date, time) {
-  const d = new Date(`${date}T${time}`);
-  const offset = -d.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
-  return `${date}T${time}:00${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
-}
-
 function campaignBody() {
   const c = state.compose;
   const s = state.schedule;
@@ -70,20 +64,30 @@ function campaignBody() {
     skill: c.skill.trim() };
   if (c.channel === "sms") {
     body.text = c.text;
-    body.allow_multi_segment = c.allow_multi_segment;
   } else {
     body.template_id = c.template_id;
   }
+  // SMS, and the SMS fallback of a prioritized campaign
+  if (c.channel !== "whatsapp") body.allow_multi_segment = c.allow_multi_segment;
   if (c.channel === "prioritized" && c.fallback_from_number) body.fallback_from_number = c.fallback_from_number.trim();
   body.schedule = { send_rate: Number(s.send_rate), window: { start: s.window_start, end: s.window_end } };
-  if (s.start === "later") body.schedule.launch_at = localIso(s.date, s.time);
+  if (s.start === "later") body.schedule.launch_at = zonedIso(s.date, s.time);
+  body.schedule.hold_open_conversations = s.hold_open_conversations;
   return body;
+}
+
+// What a parse result or an uploaded file's check depends on: the list and what each line is
+// rendered and checked with (a change of either makes the shown result stale).
+function contentKey() {
+  const c = state.compose;
+  return JSON.stringify([c.channel, c.channel === "sms" ? c.text : c.template_id,
+    c.channel !== "whatsapp" && c.allow_multi_segment]);
 }
 
 function recipientsKey() {
   const r = state.recipients;
-  if (r.mode === "typed") return `typed:${r.typed}`;
-  return r.file ? `csv:${r.file.name}:${r.file.size}:${r.file.lastModified}` : "csv:";
+  if (r.mode === "typed") return `typed:${contentKey()}:${r.typed}`;
+  return `${contentKey()}:` + (r.file ? `csv:${r.file.name}:${r.file.size}:${r.file.lastModified}` : "csv:");
 }
 
 class StepError extends Error {
@@ -163,7 +167,7 @@ async function parseTyped() {
     try {
       return await post("recipients/parse", { channel: c.channel, text: c.channel === "sms" ? c.text : undefined,
         template_id: c.channel === "sms" ? undefined : c.template_id,
-        allow_multi_segment: c.allow_multi_segment, content: state.recipients.typed });
+        allow_multi_segment: c.channel !== "whatsapp" && c.allow_multi_segment, content: state.recipients.typed });
     } catch (err) {
       if (!(err instanceof ApiError && err.missing)) throw err;
       parseEndpoint = false;
@@ -244,7 +248,8 @@ function smsCounter() {
   const update = () => {
     const message = withOptOut(state.compose.text, known ?? reservedOptOut());
     const info = smsInfo(message);
-    const parts = [h("p", { class: info.over ? "counter over" : "counter" },
+    const refused = refusal(info, false);
+    const parts = [h("p", { class: info.over || refused ? "counter over" : "counter" },
       h("strong", {}, info.over ? `${-info.left} characters over` : `${info.left} characters left`),
       ` of ${SINGLE_LIMIT}, including the opt-out text · ${info.encoding} · ` +
       `${info.segments} segment${info.segments === 1 ? "" : "s"}`)];
@@ -252,10 +257,15 @@ function smsCounter() {
       ? `The opt-out text “${known}” is added on its own line.`
       : `The brand's opt-out text is not available on this server yet: ${OPT_OUT_RESERVED} ` +
         "characters are reserved for it."));
-    if (info.over) {
-      parts.push(notice("warning", `The message is longer than ${SINGLE_LIMIT} characters: it ` +
-        `will be split into ${info.segments} segments (billed as ${info.segments} messages) unless ` +
-        "you shorten it."));
+    // What Parse would refuse, said here already, with the choice that allows it.
+    if (refused) {
+      const allowed = state.compose.allow_multi_segment;
+      const warning = notice(allowed ? "warning" : "error", allowed
+        ? `Longer messages are allowed: it will be split into ${info.segments} segments (billed as ` +
+          `${info.segments} messages).`
+        : refused);
+      warning.id = "sms-refusal";
+      parts.push(warning);
     }
     put(out, ...parts);
     return info;
@@ -305,7 +315,7 @@ function composeStep(body, nav) {
     if (c.channel === "sms") {
       const counter = smsCounter();
       const allow = h("input", { type: "checkbox", id: "allow-multi", checked: c.allow_multi_segment,
-        onchange: (e) => { c.allow_multi_segment = e.target.checked; } });
+        onchange: (e) => { c.allow_multi_segment = e.target.checked; counter.update(); } });
       put(content, 
         field("Message text", h("textarea", { id: "text", rows: "4", maxlength: "1600", "aria-describedby": "sms-counter",
           oninput: (e) => { c.text = e.target.value; counter.update(); } }, c.text)),
@@ -324,12 +334,19 @@ function composeStep(body, nav) {
           h("p", { class: "hint" }, `${t.variable_count ?? (t.body.match(/\{\{\d+\}\}/g) || []).length} variable(s): ` +
             "each recipient line gives them in order after the phone number.")) : null);
       };
+      // Prioritized: the SMS fallback is the filled-in template with the opt-out text; Parse
+      // checks it as an SMS (140 characters, one segment) unless longer messages are allowed.
+      const fallbackChoice = c.channel === "prioritized" ? h("div", { class: "radio" },
+        h("input", { type: "checkbox", id: "allow-multi", checked: c.allow_multi_segment,
+          onchange: (e) => { c.allow_multi_segment = e.target.checked; } }),
+        h("label", { for: "allow-multi" }, "Allow SMS fallback messages longer than one segment " +
+          "(the template with its variables and the opt-out text; they are split and cost more)")) : null;
       put(content, 
         field("Approved template", h("select", { id: "template_id", onchange: (e) => { c.template_id = e.target.value; drawTemplate(); } },
           h("option", { value: "" }, s.templates.length ? "Choose a template" : "No approved template yet"),
           s.templates.map((t) => h("option", { value: templateIdOf(t), selected: templateIdOf(t) === c.template_id },
             `${t.name} (${t.language})`)))),
-        show);
+        show, fallbackChoice);
       drawTemplate();
     }
   };
@@ -351,10 +368,9 @@ function composeStep(body, nav) {
     if (!c.skill.trim()) problems.push(["skill", "Choose the skill that receives replies."]);
     if (c.channel === "sms") {
       if (!c.text.trim()) problems.push(["text", "Write the message text."]);
-      const info = smsInfo(withOptOut(c.text, optOutText() ?? reservedOptOut()));
-      if (info.over && !c.allow_multi_segment) {
-        problems.push(["text", `The message is over ${SINGLE_LIMIT} characters: shorten it or allow longer messages.`]);
-      }
+      const refused = refusal(smsInfo(withOptOut(c.text, optOutText() ?? reservedOptOut())),
+        c.allow_multi_segment);
+      if (c.text.trim() && refused) problems.push(["text", refused]);
     } else if (!c.template_id) {
       problems.push(["template_id", "Choose an approved template."]);
     }
@@ -402,6 +418,9 @@ function resultSummary(result, csv) {
 
 function recipientsStep(body, nav) {
   const r = state.recipients;
+  // A result for the same list but other content (compose changed since): checked again below.
+  let stale = !!r.result && r.resultKey !== recipientsKey();
+  let parsing = null; // a parse under way: Next waits for its result
   const out = h("div", { id: "parse-result", "aria-live": "polite" });
   const modeBox = h("fieldset", {}, h("legend", {}, "How do you add recipients?"),
     [["typed", `Type or paste (up to ${TYPED_MAX} lines)`], ["csv", "Upload a CSV file (up to 100,000 rows)"]].map(([value, label]) => {
@@ -434,7 +453,10 @@ function recipientsStep(body, nav) {
           if (!n) { put(out, notice("error", "Type at least one recipient.")); return; }
           if (n > TYPED_MAX) { put(out, notice("error", `A typed list holds at most ${TYPED_MAX} lines; upload a CSV file instead.`)); return; }
           e.target.disabled = true;
-          put(out, notice("info", "Parsing…"));
+          put(out, notice("info", stale ? "The message changed since the list was checked: checking it again…" : "Parsing…"));
+          stale = false;
+          let done;
+          parsing = new Promise((resolve) => { done = resolve; });
           try {
             r.result = await parseTyped();
             r.resultKey = recipientsKey();
@@ -443,6 +465,8 @@ function recipientsStep(body, nav) {
             put(out, notice("error", err.step ? `${err.message} (go back to step ${err.step} to fix it)` : `Could not parse: ${err.message}`));
           } finally {
             e.target.disabled = false;
+            parsing = null;
+            done();
           }
         } }, "Parse"));
     } else {
@@ -481,8 +505,15 @@ function recipientsStep(body, nav) {
   };
   draw();
   body.append(modeBox, area, out);
+  // Back from compose with other content: the lines shown were checked against the old one.
+  if (stale && r.mode === "typed" && r.typed.trim()) {
+    area.querySelector("#parse").click();
+  } else if (stale && r.mode === "csv" && r.file) {
+    put(out, notice("warning", "The message changed since the file was checked: upload and check it again."));
+  }
 
-  nav.next = () => {
+  nav.next = () => (parsing ? parsing.then(check) : check());
+  const check = () => {
     if (!r.result || r.resultKey !== recipientsKey()) {
       put(out, notice("error", r.mode === "typed" ? "Parse the list first." : "Upload and check the file first."));
       return false;
@@ -529,7 +560,8 @@ function scheduleStep(body, nav) {
   const update = () => { est.textContent = estimate(count, Number(s.send_rate), s.window_start, s.window_end); };
   const later = h("div", { class: "row", hidden: s.start !== "later" },
     field("Date", h("input", { type: "date", id: "launch-date", value: s.date, oninput: (e) => { s.date = e.target.value; } })),
-    field("Time (your time zone)", h("input", { type: "time", id: "launch-time", value: s.time, oninput: (e) => { s.time = e.target.value; } })));
+    field(`Time (${zoneName()}, the brand's time zone)`, h("input", { type: "time", id: "launch-time", value: s.time,
+      oninput: (e) => { s.time = e.target.value; } })));
   const startBox = h("fieldset", {}, h("legend", {}, "Start"),
     [["now", "As soon as it is launched"], ["later", "At a date and time"]].map(([value, label]) => h("div", { class: "radio" },
       h("input", { type: "radio", name: "start", id: `start-${value}`, value, checked: s.start === value,
@@ -555,6 +587,11 @@ function scheduleStep(body, nav) {
     field("Send rate (messages per second)", h("input", { type: "number", id: "send-rate", min: "0.1", max: "100", step: "any",
       value: s.send_rate, oninput: (e) => { s.send_rate = e.target.value; update(); } }),
     "1 per second by default; up to 100."),
+    h("fieldset", {}, h("legend", {}, "Consumers talking with your agents"),
+      h("div", { class: "radio" }, h("input", { type: "checkbox", id: "hold-open", checked: s.hold_open_conversations,
+        onchange: (e) => { s.hold_open_conversations = e.target.checked; } }),
+      h("label", { for: "hold-open" }, "Hold: do not send this campaign to a consumer who has an open " +
+        "conversation with the brand (skipped, reason OPEN_CONVERSATION)"))),
     h("h3", {}, "Estimate"), est, errors);
   body.addEventListener("input", () => put(errors));
   update();
@@ -568,7 +605,7 @@ function scheduleStep(body, nav) {
     if (!(rate > 0 && rate <= 100)) problems.push(["send-rate", "The send rate is from 0.1 to 100 messages per second."]);
     if (s.start === "later") {
       if (!s.date || !s.time) problems.push(["launch-date", "Choose the date and time to start."]);
-      else if (new Date(`${s.date}T${s.time}`) <= new Date()) problems.push(["launch-date", "The start must be in the future."]);
+      else if (new Date(zonedIso(s.date, s.time)) <= new Date()) problems.push(["launch-date", "The start must be in the future."]);
     }
     put(errors, errorSummary(problems) || "");
     errors.querySelector("#step-errors")?.focus();
@@ -621,9 +658,11 @@ function previewStep(body, nav, go) {
         h("dt", {}, "Opt-out text"), h("dd", {}, optOutText() ?? "the brand's opt-out text (added by the server)"),
         h("dt", {}, "Message"), h("dd", { class: "pre", id: "preview-message" }, sample?.text || c.text),
         h("dt", {}, "Recipients"), h("dd", {}, `${campaign.recipients}`),
-        h("dt", {}, "Start"), h("dd", {}, s.start === "later" ? new Date(`${s.date}T${s.time}`).toLocaleString() : "when launched"),
+        h("dt", {}, "Start"), h("dd", {}, s.start === "later" ? when(zonedIso(s.date, s.time)) : "when launched"),
         h("dt", {}, "Window"), h("dd", {}, `${s.window_start}–${s.window_end} recipient time`),
         h("dt", {}, "Send rate"), h("dd", {}, perSecond(s.send_rate)),
+        h("dt", {}, "Open conversations"), h("dd", { id: "preview-hold" }, s.hold_open_conversations
+          ? "held: consumers in an open conversation are skipped" : "sent to as well"),
         h("dt", {}, "Estimate"), h("dd", {}, estimate(campaign.recipients, Number(s.send_rate), s.window_start, s.window_end))),
       h("h3", {}, "First recipients"),
       table("First recipients", ["Line", "Number", "Message"], result.lines.filter((l) => !l.errors?.length).slice(0, 5)
@@ -668,7 +707,8 @@ export async function wizardPage(token, params) {
         template_id: c.template_id || "", allow_multi_segment: !!c.allow_multi_segment,
         fallback_from_number: c.fallback_from_number || "" });
       Object.assign(state.schedule, { send_rate: c.schedule.send_rate,
-        window_start: c.schedule.window.start, window_end: c.schedule.window.end });
+        window_start: c.schedule.window.start, window_end: c.schedule.window.end,
+        hold_open_conversations: c.schedule.hold_open_conversations !== false });
     } catch (err) {
       setMain(heading("New campaign"), failure(err, "The campaign to copy"));
       return;
@@ -687,8 +727,10 @@ export async function wizardPage(token, params) {
     [composeStep, recipientsStep, scheduleStep, previewStep][state.step - 1](body, nav, go);
     const buttons = h("div", { class: "wizard-nav" },
       state.step > 1 ? h("button", { type: "button", id: "back", onclick: () => go(state.step - 1) }, "Back") : null,
-      state.step < 4 ? h("button", { type: "button", class: "primary", id: "next", onclick: () => {
-        if (!nav.next || nav.next()) go(state.step + 1);
+      state.step < 4 ? h("button", { type: "button", class: "primary", id: "next", onclick: async () => {
+        const step = state.step;
+        // a step's check may wait (the recipients step for a parse under way)
+        if ((!nav.next || await nav.next()) && state.step === step) go(step + 1);
       } }, "Next") : null,
       h("button", { type: "button", class: "link", id: "discard", onclick: () => {
         if (state.draft) post(`campaigns/${encodeURIComponent(state.draft.id)}/cancel`).catch(() => {});

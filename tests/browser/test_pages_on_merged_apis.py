@@ -92,8 +92,16 @@ def test_csv_with_errors_asks_for_a_corrected_file_which_then_launches(
 
 def test_templates_page_creates_a_template_and_submits_it_for_approval(
         page: Page, web: WebStack) -> None:
-    # Needs: POST /templates, GET /templates, POST /templates/{id}/submit (admin).
-    sign_in(page, web, role="admin")
+    # Needs: POST /templates, GET /templates, POST /templates/{id}/submit (campaign managers
+    # too). A campaign manager sees no menu item for a page of admins (Opt-outs).
+    sign_in(page, web)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Templates")).to_be_visible()
+    expect(nav.get_by_role("link", name="Opt-outs")).to_have_count(0)
+    page.goto(web.url + "#/optouts")
+    expect(page.get_by_role("heading", name="Not available")).to_be_visible()
+    expect(page.locator("#main")).to_contain_text("This page is for the brand's admins")
+    expect(page.locator("#main")).not_to_contain_text("may not use")
     page.get_by_role("link", name="Templates").click()
     page.get_by_label("Name").fill("order_shipped")
     page.get_by_label("Language").fill("en_US")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,6 +18,7 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.e2e.conftest import sandbox_messages
+from tests.unit.test_segment_vectors import VECTORS, vector_text
 
 pytestmark = pytest.mark.browser
 
@@ -73,17 +75,97 @@ def test_sign_in_keeps_the_key_for_this_tab_only_and_agents_are_told_they_have_n
     assert page.evaluate("sessionStorage.length") == 0
 
 
-def test_sms_counting_in_the_page_matches_the_server(page: Page, web: WebStack) -> None:
+def test_sms_counting_in_the_page_matches_the_shared_vectors(page: Page, web: WebStack) -> None:
+    # The same vectors as tests/unit/test_segment_vectors.py (the server's count), including
+    # part boundaries that would split a euro sign's escape pair or an emoji's surrogate pair.
     page.goto(web.url)
-    texts = ["", "Hello", "a" * 160, "a" * 161, "€" * 80, "{[]}" * 40, "Olá 😀", "ü" * 70,
-             "Привет" * 12, "x" * 306, "x" * 307]
+    texts = [vector_text(v) for v in VECTORS]
     counted = page.evaluate("""async (texts) => {
         const sms = await import(new URL('ui/sms.js', document.baseURI));
         return texts.map((t) => sms.smsInfo(t)); }""", texts)
-    for text, ours in zip(texts, counted, strict=True):
-        theirs = sms_info(text)
+    for vector, ours in zip(VECTORS, counted, strict=True):
         assert (ours["encoding"], ours["units"], ours["segments"], ours["characters"]) == (
-            theirs.encoding, theirs.units, theirs.segments, theirs.characters), text
+            vector["encoding"], vector["units"], vector["segments"], vector["characters"]), (
+            vector["name"])
+
+
+def test_compose_flags_what_parse_would_refuse_with_the_reason_and_the_choice(
+        page: Page, web: WebStack) -> None:
+    sign_in(page, web)
+    page.get_by_role("link", name="New campaign").first.click()
+    page.get_by_label("Campaign name").fill("Emoji offer")
+    choose(page, "#from_number", web.sms_number)
+    page.get_by_label("Route replies to skill").fill("sales")
+    text = page.get_by_label("Message text")
+    counter = page.locator("#sms-counter")
+
+    # 83 characters with an emoji: within 140 with the opt-out text, but two UCS-2 segments
+    emoji_text = "a" * 82 + "\U0001F600"
+    text.fill(emoji_text)
+    expect(counter).to_contain_text("characters left of 140")
+    expect(counter).to_contain_text("UCS-2 · 2 segments")
+    expect(page.locator("#sms-refusal")).to_contain_text("outside the GSM alphabet")
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#step-errors")).to_contain_text(
+        "UCS-2 (70 characters a segment) in 2 segments")
+    expect(page.get_by_role("heading", name="Step 1 of 4: Compose")).to_be_visible()
+    # ... which is what Parse says of it
+    parsed = web.http("POST", "/recipients/parse", {"channel": "sms", "text": emoji_text,
+                                                     "content": "+1 212 555 0101"})[1]
+    assert parsed["lines"][0]["errors"][0]["code"] == "MESSAGE_TOO_LONG"
+
+    # A euro sign on a part boundary: 306 septets with the opt-out text, yet three segments, as
+    # the server counts them
+    euro_text = "a" * 152 + "€" + "a" * 130
+    assert sms_info(euro_text + "\nReply STOP to opt out").segments == 3
+    text.fill(euro_text)
+    expect(counter).to_contain_text("characters over")
+    expect(counter).to_contain_text("GSM-7 · 3 segments")
+    expect(page.locator("#sms-refusal")).to_contain_text("the limit is 140")
+
+    # Allowing longer messages lets it through, and Parse accepts it then
+    page.get_by_label(re.compile("Allow messages longer than one segment")).check()
+    expect(page.locator("#sms-refusal")).to_contain_text("Longer messages are allowed")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("heading", name="Step 2 of 4: Recipients")).to_be_visible()
+    page.get_by_label("Recipients", exact=True).fill("+1 212 555 0101")
+    page.get_by_role("button", name="Parse").click()
+    expect(page.locator("#parse-summary")).to_contain_text("1 recipient ready, no errors")
+    page.get_by_role("button", name="Discard").click()
+
+
+def test_changing_the_message_after_parsing_checks_the_typed_list_again(
+        page: Page, web: WebStack) -> None:
+    sign_in(page, web)
+    page.get_by_role("link", name="New campaign").first.click()
+    page.get_by_label("Campaign name").fill("Recheck")
+    choose(page, "#from_number", web.sms_number)
+    page.get_by_label("Route replies to skill").fill("sales")
+    page.get_by_label("Message text").fill("Hi from us")
+    page.get_by_role("button", name="Next").click()
+    # line 2 brings its own text, too long for one segment unless longer messages are allowed
+    page.get_by_label("Recipients", exact=True).fill(
+        "+1 212 555 0101\n+1 212 555 0102, " + "Long story " * 13)
+    page.get_by_role("button", name="Parse").click()
+    summary = page.locator("#parse-summary")
+    expect(summary).to_contain_text("1 recipient ready, 1 line with errors")
+    expect(page.locator("#parse-table")).to_contain_text("Hi from us")
+
+    # Back to compose: new text, and longer messages allowed
+    page.get_by_role("button", name="Back").click()
+    page.get_by_label("Message text").fill("Hello again")
+    page.get_by_label(re.compile("Allow messages longer than one segment")).check()
+    page.get_by_role("button", name="Next").click()
+
+    # The list is checked again with the new content: no line refused for the old one
+    expect(summary).to_contain_text("2 recipients ready, no errors")
+    table_ = page.locator("#parse-table")
+    expect(table_).to_contain_text("Hello again")
+    expect(table_).not_to_contain_text("Hi from us")
+    expect(page.locator("#parse-table tr.bad")).to_have_count(0)
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("heading", name="Step 3 of 4: Schedule")).to_be_visible()
+    page.get_by_role("button", name="Discard").click()
 
 
 def test_wizard_from_a_typed_list_with_errors_to_a_launched_campaign_that_reaches_sent(
@@ -101,9 +183,9 @@ def test_wizard_from_a_typed_list_with_errors_to_a_launched_campaign_that_reache
     text.fill("Winter sale: 20% off until Sunday. " * 4)
     counter = page.locator("#sms-counter")
     expect(counter).to_contain_text("characters over")
-    expect(counter).to_contain_text("split into 2 segments")
+    expect(counter).to_contain_text("it would go as 2 segments")
     page.get_by_role("button", name="Next").click()
-    expect(page.locator("#step-errors")).to_contain_text("shorten it or allow longer messages")
+    expect(page.locator("#step-errors")).to_contain_text("Shorten it or allow longer messages")
     text.fill("Winter sale: 20% off until Sunday")
     expect(counter).to_contain_text(re.compile(r"\d+ characters left of 140"))
     expect(counter).to_contain_text("GSM-7 · 1 segment")
@@ -232,24 +314,30 @@ def test_a_campaign_scheduled_for_tomorrow_is_cancelled_from_its_page_and_copied
     expect(page.locator("#parse-summary")).to_contain_text("2 recipients ready, no errors")
     page.get_by_role("button", name="Next").click()
 
-    # Start tomorrow at 09:30 in the browser's time zone
+    # Start tomorrow at 09:30 in the brand's time zone (America/New_York), whatever the
+    # browser's is (Tokyo here); and send to consumers in an open conversation too
+    page.context.new_cdp_session(page).send("Emulation.setTimezoneOverride",
+                                            {"timezoneId": "Asia/Tokyo"})
     page.get_by_label("At a date and time").check()
-    tomorrow, expected = page.evaluate("""() => {
-        const d = new Date(Date.now() + 86400000);
-        const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-` +
-            String(d.getDate()).padStart(2, '0');
-        return [day, new Date(`${day}T09:30`).toISOString()]; }""")
-    page.get_by_label("Date", exact=True).fill(tomorrow)
-    page.get_by_label("Time (your time zone)").fill("09:30")
+    brand_zone = ZoneInfo("America/New_York")
+    tomorrow = (datetime.now(brand_zone) + timedelta(days=1)).date()
+    expected = datetime.combine(tomorrow, time(9, 30), tzinfo=brand_zone)
+    page.get_by_label("Date", exact=True).fill(tomorrow.isoformat())
+    page.get_by_label("Time (America/New_York, the brand's time zone)").fill("09:30")
+    hold = page.get_by_label(re.compile("do not send this campaign to a consumer who has an open"))
+    expect(hold).to_be_checked()
+    hold.uncheck()
     page.get_by_role("button", name="Next").click()
+    expect(page.locator("#preview-hold")).to_have_text("sent to as well")
     page.get_by_label(re.compile("collected opt-in consent")).check()
     page.get_by_role("button", name="Launch campaign").click()
     page.wait_for_url(re.compile(r"#/campaigns/cmp_"))
     expect(page.locator("#campaign-status")).to_have_text("SCHEDULED")
     expect(page.get_by_text("scheduled for")).to_be_visible()
     campaign_id = page.url.rsplit("/", 1)[1]
-    launch_at = web.http("GET", f"/campaigns/{campaign_id}")[1]["schedule"]["launch_at"]
-    assert datetime.fromisoformat(launch_at) == datetime.fromisoformat(expected)
+    schedule = web.http("GET", f"/campaigns/{campaign_id}")[1]["schedule"]
+    assert datetime.fromisoformat(schedule["launch_at"]) == expected
+    assert schedule["hold_open_conversations"] is False
 
     # Cancel, confirmed with the keyboard
     page.get_by_role("button", name="Cancel campaign").click()
@@ -325,7 +413,10 @@ def test_without_patch_on_the_server_an_edited_draft_is_replaced_and_the_old_one
     for _ in range(3):
         page.get_by_role("button", name="Back").click()
     page.get_by_label("Message text").fill("Old server sale: 15% off")
-    for _ in range(3):
+    page.get_by_role("button", name="Next").click()
+    # the list is checked again with the new text before it goes on
+    expect(page.locator("#parse-table")).to_contain_text("15% off")
+    for _ in range(2):
         page.get_by_role("button", name="Next").click()
     expect(page.locator("#preview-message")).to_contain_text("15% off")
     expect(page.locator("#preview dt:text-is('Recipients') + dd")).to_have_text("1")

@@ -62,14 +62,16 @@ def test_a_drafts_name_and_schedule_change_in_place_and_its_recipients_stay(
     assert campaign["name"] == "Winter sale, final days"
     assert campaign["schedule"] == {"send_rate": 2.0,
                                     "window": {"start": "09:00", "end": "20:00"},
-                                    "launch_at": tomorrow.isoformat().replace("+00:00", "Z")}
+                                    "launch_at": tomorrow.isoformat().replace("+00:00", "Z"),
+                                    "hold_open_conversations": True}
     assert campaign["status"] == "DRAFT" and campaign["recipients"] == 2
     assert campaign["updated_at"] >= campaign["created_at"]
     # A schedule given in part keeps the rest; null puts the launch back to "when launched"
     status, answer = _patch(api, brand, cid, {"schedule": {"send_rate": 3, "launch_at": None}})
     assert status == 200, answer
     assert _get(api, brand, cid)["schedule"] == {
-        "send_rate": 3.0, "window": {"start": "09:00", "end": "20:00"}, "launch_at": None}
+        "send_rate": 3.0, "window": {"start": "09:00", "end": "20:00"}, "launch_at": None,
+        "hold_open_conversations": True}
     # Still one campaign, launched as edited
     assert [c["id"] for c in api.call("GET", "/campaigns", brand)[1]["items"]] == [cid]
     status, launched = _launch(api, brand, cid)

@@ -69,6 +69,7 @@ class FakeStore:
         self.campaign_row = campaign
         self.rows: dict[str, Row] = {}
         self.blocked: set[str] = set()
+        self.conversing: set[str] = set()
         self.numbers: dict[str, SenderNumberModel] = {}
         self.templates: dict[str, TemplateModel] = {}
         self.next_at: dict[str, float] = {}
@@ -99,6 +100,9 @@ class FakeStore:
 
     def opted_out(self, brand_id: str, phones: Iterable[str]) -> set[str]:
         return self.blocked & set(phones)
+
+    def in_open_conversation(self, brand_id: str, phones: Iterable[str]) -> set[str]:
+        return self.conversing & set(phones)
 
     def reserve_slots(self, intervals: Mapping[str, float], count: int,
                       clock: Callable[[], float], max_wait: float,
@@ -303,6 +307,21 @@ def test_opted_out_consumers_and_a_cancelled_campaign_are_skipped(world: World) 
     world.deliver(["+12125551001"])
     assert world.store.rows["+12125551001"].status == "SKIPPED"
     assert world.gateway.sent == []
+
+
+def test_a_consumer_in_an_open_conversation_is_held_unless_the_campaign_says_otherwise(
+        world: World) -> None:
+    world.store.add("+12125551000")
+    world.store.conversing.add("+12125551000")
+    world.deliver(["+12125551000"])
+    assert (world.status("+12125551000"), world.store.rows["+12125551000"].error_code) == (
+        "SKIPPED", "OPEN_CONVERSATION")
+    assert world.gateway.sent == []
+    world.store.campaign_row.hold_open_conversations = False
+    world.store.add("+12125551001")
+    world.store.conversing.add("+12125551001")
+    world.deliver(["+12125551001"])
+    assert world.status("+12125551001") == "SENT"
 
 
 # --- the window ----------------------------------------------------------------------------

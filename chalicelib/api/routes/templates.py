@@ -19,7 +19,7 @@ TEMPLATE_STATUSES = ("DRAFT", "PENDING", "APPROVED", "REJECTED", "PAUSED", "DISA
 
 @routes.route("/templates", methods=["POST"])
 def create_template() -> Response:
-    principal = routes.principal(auth.ADMIN_ROLES)
+    principal = routes.principal(auth.TEMPLATE_ROLES)
     payload = parse_body(TemplateIn, routes.request().raw_body)
     return Response(body=templates.create(principal, payload), status_code=201)
 
@@ -39,4 +39,4 @@ def get_template(template_id: str) -> dict[str, Any]:
 
 @routes.route("/templates/{template_id}/submit", methods=["POST"])
 def submit_template(template_id: str) -> dict[str, Any]:
-    return templates.submit(routes.principal(auth.ADMIN_ROLES), template_id)
+    return templates.submit(routes.principal(auth.TEMPLATE_ROLES), template_id)

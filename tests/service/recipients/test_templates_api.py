@@ -44,10 +44,57 @@ def test_bad_templates_name_the_field(api: Api, brand: Brand, body: dict[str, An
     assert status == 400 and answer["error"]["details"][0]["field"] == field, answer
 
 
-def test_only_admins_create_templates(api: Api, brand: Brand) -> None:
-    status, _ = api.call("POST", "/templates", brand, json_body={
-        "name": "x", "language": "en", "category": "UTILITY", "body": "Hi"})
-    assert status == 403
+def test_campaign_managers_create_and_submit_templates_agents_do_not(
+        api: Api, brand: Brand, sandbox: Any) -> None:
+    body = {"name": "by_manager", "language": "en_US", "category": "UTILITY",
+            "body": "Hi {{1}}"}
+    for role in ("agent", "agent_manager"):
+        status, answer = api.call("POST", "/templates", brand, role=role, json_body=body)
+        assert status == 403, answer
+    status, template = api.call("POST", "/templates", brand, json_body=body)
+    assert status == 201 and template["status"] == "DRAFT", template
+    status, answer = api.call("POST", f"/templates/{template['id']}/submit", brand,
+                              role="agent")
+    assert status == 403, answer
+    status, submitted = api.call("POST", f"/templates/{template['id']}/submit", brand)
+    assert status == 200 and submitted["status"] == "PENDING", submitted
+    status, fetched = api.call("GET", f"/templates/{template['id']}", brand)
+    assert fetched["status"] == "APPROVED"
+
+
+def test_prioritized_sms_fallback_may_be_longer_than_one_segment_when_allowed(
+        api: Api, brand: Brand, whatsapp_number: str, approved: dict[str, Any]) -> None:
+    body = campaign_body(channel="prioritized", from_number=WHATSAPP_NUMBER,
+                         template_id=approved["id"], fallback_from_number="+12125550100")
+    status, campaign = api.call("POST", "/campaigns", brand, json_body=body)
+    assert status == 201 and campaign["allow_multi_segment"] is False, campaign
+    name = "Annabelle " * 12  # the filled-in template with the opt-out text: ~170 characters
+    lines = f"+1 212 555 0101,{name.strip()},A-1\n+1 212 555 0102,Bo,B-2"
+    path = f"/campaigns/{campaign['id']}/recipients"
+    status, result = api.call("POST", path, brand, body=lines, content_type="text/plain")
+    assert status == 200 and result["accepted"] == 1, result
+    [refused] = result["rejected"]
+    assert refused["line"] == 1 and refused["errors"][0]["code"] == "MESSAGE_TOO_LONG"
+    assert "the SMS fallback" in refused["errors"][0]["message"]
+    # Parse says the same, and accepts it with the choice
+    parse = {"channel": "prioritized", "template_id": approved["id"], "content": lines}
+    status, parsed = api.call("POST", "/recipients/parse", brand, json_body=parse)
+    assert parsed["summary"]["invalid"] == 1
+    status, parsed = api.call("POST", "/recipients/parse", brand,
+                              json_body={**parse, "allow_multi_segment": True})
+    assert parsed["summary"] == {"total": 2, "valid": 2, "invalid": 0, "header": None}
+    assert parsed["lines"][0]["segments"] == 2
+
+    # The choice on the campaign (PATCH here; POST takes it too): the list is given again
+    status, changed = api.call("PATCH", f"/campaigns/{campaign['id']}", brand,
+                               json_body={"allow_multi_segment": True})
+    assert status == 200 and changed["allow_multi_segment"] is True, changed
+    assert changed["recipients_cleared"] is True
+    status, result = api.call("POST", path, brand, body=lines, content_type="text/plain")
+    assert status == 200 and result["accepted"] == 2 and not result["rejected"], result
+    status, created = api.call("POST", "/campaigns", brand,
+                               json_body={**body, "allow_multi_segment": True})
+    assert status == 201 and created["allow_multi_segment"] is True
 
 
 def test_whatsapp_campaign_needs_an_approved_template_of_the_brand(
