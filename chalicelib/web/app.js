@@ -310,7 +310,7 @@ function brandSettings() {
 
 // Pages only some roles may use, and a read that tells whether this key may: a page or menu
 // item the key may not use is not shown (the API would answer 403).
-const RESTRICTED = { optouts: "optouts?limit=1" };
+const RESTRICTED = { optouts: "optouts?limit=1", settings: "api-client" };
 let accessLoaded = null;
 function pageAccess() {
   if (!accessLoaded) {
