@@ -32,6 +32,7 @@ from chalicelib.services import (
     jobs,
     keys,
     metrics,
+    idempotency,
     ratelimit,
     recipients,
     reconcile,
@@ -77,6 +78,31 @@ def _request() -> Any:
     return app.current_request
 
 
+def _once(principal: auth.Principal, view: Any) -> Response:
+    """`view()`'s answer, once per Idempotency-Key of the brand (chalicelib/services/
+    idempotency.py): a retry with the key gets the first answer again."""
+    request = _request()
+    key = (request.headers or {}).get(idempotency.HEADER.lower())
+    answered = errors.json_errors(view)
+    if key is None:
+        response = answered()
+        return response if isinstance(response, Response) else Response(body=response)
+    fingerprint = idempotency.fingerprint(
+        request.method, (request.context or {}).get("path") or json.dumps(request.uri_params),
+        request.headers.get("content-type"), request.raw_body)
+
+    def call() -> idempotency.Answer:
+        response = answered()
+        if not isinstance(response, Response):
+            return idempotency.Answer(200, response)
+        return idempotency.Answer(response.status_code, response.body,
+                                  headers=dict(response.headers or {}))
+
+    answer = idempotency.run(principal.brand_id, key, fingerprint, call)
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else answer.headers
+    return Response(body=answer.body, status_code=answer.status, headers=headers)
+
+
 # --- service ----------------------------------------------------------------------------------
 
 @route("/api")
@@ -112,8 +138,9 @@ def chalice_errors_as_json(event: Any, get_response: Any) -> Any:
 @route("/campaigns", methods=["POST"])
 def create_campaign() -> Response:
     principal = _principal(auth.TOOL_ROLES)
-    payload = parse_body(CampaignIn, _request().raw_body)
-    return Response(body=campaigns.create(principal, payload), status_code=201)
+    return _once(principal, lambda: Response(
+        body=campaigns.create(principal, parse_body(CampaignIn, _request().raw_body)),
+        status_code=201))
 
 
 @route("/campaigns", methods=["GET"])
@@ -138,22 +165,24 @@ def update_campaign(campaign_id: str) -> dict[str, Any]:
 
 @route("/campaigns/{campaign_id}/recipients", methods=["POST"],
            content_types=["text/plain", "text/csv", "application/octet-stream"])
-def add_recipients(campaign_id: str) -> dict[str, Any]:
+def add_recipients(campaign_id: str) -> Response:
     principal = _principal(auth.TOOL_ROLES)
     raw = _request().raw_body or b""
-    return campaigns.set_typed_recipients(principal, campaign_id,
-                                          raw.decode("utf-8", errors="replace"))
+    return _once(principal, lambda: campaigns.set_typed_recipients(
+        principal, campaign_id, raw.decode("utf-8", errors="replace")))
 
 
 @route("/campaigns/{campaign_id}/launch", methods=["POST"])
-def launch_campaign(campaign_id: str) -> dict[str, Any]:
+def launch_campaign(campaign_id: str) -> Response:
     principal = _principal(auth.TOOL_ROLES)
-    return campaigns.launch(principal, campaign_id, parse_body(LaunchIn, _request().raw_body))
+    return _once(principal, lambda: campaigns.launch(principal, campaign_id,
+                                                     parse_body(LaunchIn, _request().raw_body)))
 
 
 @route("/campaigns/{campaign_id}/cancel", methods=["POST"])
-def cancel_campaign(campaign_id: str) -> dict[str, Any]:
-    return campaigns.cancel(_principal(auth.TOOL_ROLES), campaign_id)
+def cancel_campaign(campaign_id: str) -> Response:
+    principal = _principal(auth.TOOL_ROLES)
+    return _once(principal, lambda: campaigns.cancel(principal, campaign_id))
 
 
 @route("/campaigns/{campaign_id}/messages", methods=["GET"])
@@ -376,8 +405,8 @@ def campaign_recipients(campaign_id: str) -> dict[str, Any]:
 @route("/templates", methods=["POST"])
 def create_template() -> Response:
     principal = _principal(auth.ADMIN_ROLES)
-    payload = parse_body(TemplateIn, _request().raw_body)
-    return Response(body=whatsapp_templates.create(principal, payload), status_code=201)
+    return _once(principal, lambda: Response(body=whatsapp_templates.create(
+        principal, parse_body(TemplateIn, _request().raw_body)), status_code=201))
 
 
 @route("/templates", methods=["GET"])
