@@ -95,6 +95,8 @@ class Op:
     examples: dict[str, Any] = field(default_factory=dict)
     # OpenAPI links from the success answer: name -> (operation, path parameter, body field).
     links: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # Takes an Idempotency-Key header (issue 16.3; chalicelib/services/idempotency.py).
+    idempotent: bool = False
 
 
 ADMIN = ADMIN_ROLES
@@ -119,7 +121,7 @@ def _operations() -> dict[tuple[str, str], Op]:
         ("GET", "/openapi.json"): Op("This document", r.OpenApiDocument, public=True),
         # campaigns
         ("POST", "/campaigns"): Op(
-            "Create a campaign (DRAFT)", r.Campaign, CampaignIn, ok=201,
+            "Create a campaign (DRAFT)", r.Campaign, CampaignIn, ok=201, idempotent=True,
             examples={"sms": {"name": "Winter sale", "channel": "sms",
                               "from_number": "+12125550100", "skill": "support",
                               "text": "Hi {{name}}, 20% off this week."}},
@@ -137,7 +139,7 @@ def _operations() -> dict[tuple[str, str], Op]:
             "Replace the recipients with a typed list: one per line, the phone number with "
             "its country code, then name=value variables (text/plain, <= 100 lines; text/csv "
             "is read the same way)",
-            r.RecipientsStored, statuses=(404, 409, 422), media=("text/plain",),
+            r.RecipientsStored, statuses=(404, 409, 422), media=("text/plain",), idempotent=True,
             examples={"two": "+12125550101,name=Ann\n+12125550102,name=Bob\n"},
             links={"Launch": CAMPAIGN_LINKS["Launch"]}),
         ("GET", c + "/recipients"): Op(
@@ -152,11 +154,11 @@ def _operations() -> dict[tuple[str, str], Op]:
         ("POST", c + "/launch"): Op(
             "Launch: the brand confirms it holds opt-in consent. 409 when the campaign is not "
             "a DRAFT, has no recipients, rejected lines or an unfinished upload", r.Campaign,
-            LaunchIn, statuses=CONFLICT, examples={"launch": {"consent": True}},
+            LaunchIn, statuses=CONFLICT, examples={"launch": {"consent": True}}, idempotent=True,
             links={"Messages": CAMPAIGN_LINKS["Messages"],
                    "GetCampaign": CAMPAIGN_LINKS["GetCampaign"]}),
         ("POST", c + "/cancel"): Op("Cancel: nothing pending goes out", r.Campaign,
-                                    statuses=CONFLICT),
+                                    statuses=CONFLICT, idempotent=True),
         ("GET", c + "/messages"): Op(
             "Recipients and their messages", r.MessagePage, statuses=NOT_FOUND,
             query=(*PAGE, _enum("status", MESSAGE_STATUSES, "only messages in this status"))),
@@ -177,7 +179,7 @@ def _operations() -> dict[tuple[str, str], Op]:
         # templates
         ("POST", "/templates"): Op(
             "Create a WhatsApp template, status DRAFT", r.Template, TemplateIn, ok=201,
-            roles=ADMIN, statuses=(409,),
+            idempotent=True, roles=ADMIN, statuses=(409,),
             examples={"greeting": {"name": "order_ready", "language": "en",
                                    "category": "UTILITY",
                                    "body": "Hi {{1}}, your order is ready."}},
@@ -263,6 +265,18 @@ PATH_PARAMS = {
 }
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$", "minLength": 1,
+               "maxLength": 255},
+    "description": (
+        "optional, e.g. a UUID: a retry with the same key and the same request gets the first "
+        "answer again (header Idempotent-Replayed: true) and runs nothing; the same key with "
+        "another request: 422 IDEMPOTENCY_KEY_REUSED; while the first request still runs: 409 "
+        "IDEMPOTENCY_KEY_IN_USE. Kept 24 h per brand. 409, 429 and 5xx answers are not kept: "
+        "a retry runs.")}
+
+
 def _path_params(path: str) -> list[dict[str, Any]]:
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     return [{"name": n, "in": "path", "required": True,
@@ -304,6 +318,8 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
             "parameters": {parameter: f"$response.body#/{source}"}}
             for name, (target, parameter, source) in op.links.items()}
     statuses = set(op.statuses) - {201}
+    if op.idempotent:
+        statuses |= {409, 422}
     if 201 in op.statuses:
         answers["201"] = {"description": "Created", "content": ok_content}
     if not op.public:
@@ -316,7 +332,8 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
         "summary": op.summary, "description": description, "responses": answers,
         "security": [] if op.public else [{"bearer": []}],
     }
-    parameters = [*_path_params(path), *op.query]
+    parameters = [*_path_params(path), *op.query,
+                  *([IDEMPOTENCY_KEY] if op.idempotent else [])]
     if parameters:
         out["parameters"] = parameters
     if op.body is not None or op.media != (JSON,):

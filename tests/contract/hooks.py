@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,4 +103,7 @@ def map_case(ctx: Any, case: Any) -> Any:
         _query(path, case.query)
     if "phone" in (case.path_parameters or {}):
         case.path_parameters["phone"] = _phone()
+    if isinstance(case.headers, dict) and "Idempotency-Key" in case.headers:
+        # an integrator gives each new request a new key (a reused one is refused with 422)
+        case.headers["Idempotency-Key"] = str(uuid.uuid4())
     return case
