@@ -164,10 +164,14 @@ def update_campaign(campaign_id: str) -> dict[str, Any]:
 
 
 @route("/campaigns/{campaign_id}/recipients", methods=["POST"],
-           content_types=["text/plain", "text/csv", "application/octet-stream"])
+           content_types=["text/plain", "text/csv", "application/octet-stream",
+                          "application/json"])
 def add_recipients(campaign_id: str) -> Response:
     principal = _principal(auth.TOOL_ROLES)
     raw = _request().raw_body or b""
+    media = (_request().headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media == "application/json":  # appended (issue 16.4)
+        return _once(principal, lambda: recipients.append_json(principal, campaign_id, raw))
     return _once(principal, lambda: campaigns.set_typed_recipients(
         principal, campaign_id, raw.decode("utf-8", errors="replace")))
 

@@ -27,6 +27,7 @@ from chalicelib.api.admin_schemas import (
 )
 from chalicelib.api.content_schemas import ParseIn, TemplateIn
 from chalicelib.api.inbound_schemas import AgentMessageIn
+from chalicelib.api.integration_schemas import RecipientsIn
 from chalicelib.api.params import MAX_LIMIT
 from chalicelib.api.schemas import CampaignIn, LaunchIn
 from chalicelib.domain import analytics
@@ -97,6 +98,9 @@ class Op:
     links: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     # Takes an Idempotency-Key header (issue 16.3; chalicelib/services/idempotency.py).
     idempotent: bool = False
+    # A JSON body besides the text media of a text route (JSON recipients, issue 16.4).
+    json_body: type[BaseModel] | None = None
+    json_examples: dict[str, Any] = field(default_factory=dict)
 
 
 ADMIN = ADMIN_ROLES
@@ -138,9 +142,16 @@ def _operations() -> dict[tuple[str, str], Op]:
         ("POST", c + "/recipients"): Op(
             "Replace the recipients with a typed list: one per line, the phone number with "
             "its country code, then name=value variables (text/plain, <= 100 lines; text/csv "
-            "is read the same way)",
+            "is read the same way). Or append recipients given as JSON (application/json, <= "
+            "1,000 a request, 413 beyond; several requests append to the list until launch): "
+            "all or nothing, 422 RECIPIENTS_REJECTED with details keyed by index "
+            "(recipients.<index>) when any has errors; external_id is kept on the message",
             r.RecipientsStored, statuses=(404, 409, 422), media=("text/plain",), idempotent=True,
             examples={"two": "+12125550101,name=Ann\n+12125550102,name=Bob\n"},
+            json_body=RecipientsIn, json_examples={"append": {"recipients": [
+                {"phone": "+12125550101", "external_id": "crm-1"},
+                {"phone": "+12125550102", "text": "Hi Bob, 20% off this week.",
+                 "external_id": "crm-2"}]}},
             links={"Launch": CAMPAIGN_LINKS["Launch"]}),
         ("GET", c + "/recipients"): Op(
             "Stored lines: accepted recipients, or with errors=true every rejected line",
@@ -345,6 +356,9 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
             content[media] = {"schema": schema}
             if op.examples:
                 content[media]["examples"] = {k: {"value": v} for k, v in op.examples.items()}
+        if op.json_body is not None:
+            content[JSON] = {"schema": {"$ref": REF.format(model=op.json_body.__name__)},
+                             "examples": {k: {"value": v} for k, v in op.json_examples.items()}}
         out["requestBody"] = {"required": True, "content": content}
     return out
 
@@ -417,6 +431,7 @@ def _patch_schema(schema: dict[str, Any]) -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     components: dict[str, Any] = {}
     requests = {op.body for op in OPERATIONS.values() if op.body is not None}
+    requests |= {op.json_body for op in OPERATIONS.values() if op.json_body is not None}
     for model in sorted(requests, key=lambda m: m.__name__):
         _add_model(components, model, "validation")
     _strip_rule(components)

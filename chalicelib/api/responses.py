@@ -124,6 +124,7 @@ class Message(Out):
     delivered_at: Timestamp | None
     responded_at: Timestamp | None
     updated_at: Timestamp | None
+    external_id: str | None = Field(None, description="the integrator's id of the recipient")
 
 
 class MessagePage(Out):
@@ -166,6 +167,8 @@ class ListSummary(Out):
 
 
 class RecipientsStored(Out):
+    """Also, for JSON recipients (appended): recipients, the list's size after the append."""
+
     accepted: int
     rejected: list[RejectedLine]
     preview: list[RecipientLine]

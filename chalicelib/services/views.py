@@ -109,4 +109,5 @@ def message_view(message: MessageModel) -> dict[str, Any]:
         "delivered_at": iso(message.delivered_at),
         "responded_at": iso(message.responded_at),
         "updated_at": iso(message.updated_at),
+        "external_id": message.external_id,
     }

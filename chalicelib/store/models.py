@@ -283,6 +283,7 @@ class MessageModel(Model):
     responded_at = NumberAttribute(null=True)
     # The consumer opted out after receiving this message (analytics: opt-outs / received).
     opted_out_at = NumberAttribute(null=True)
+    external_id = UnicodeAttribute(null=True)  # the integrator's id (JSON recipients, issue 16)
     due_index = MessageDueIndex()
     phone_index = MessagePhoneIndex()
     sid_index = MessageSidIndex()
