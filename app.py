@@ -535,3 +535,62 @@ def campaign_messages_csv(campaign_id: str) -> Response:
 @app.schedule("cron(30 3 * * ? *)")
 def reconcile_counters(event: Any) -> dict[str, Any]:
     return reconcile.scheduled_check()
+
+
+# --- events to the brand's own systems (issue 16.5, 16.6) --------------------------------------
+from chalicelib.api.integration_schemas import EndpointIn  # noqa: E402
+from chalicelib.services import webhooks_out  # noqa: E402
+
+
+@route("/event-endpoints", methods=["POST"])
+def create_event_endpoint() -> Response:
+    principal = _principal(auth.ADMIN_ROLES)
+    payload = parse_body(EndpointIn, _request().raw_body)
+    return Response(body=webhooks_out.create_endpoint(principal, payload.url,
+                                                      list(payload.events),
+                                                      payload.description), status_code=201)
+
+
+@route("/event-endpoints", methods=["GET"])
+def list_event_endpoints() -> dict[str, Any]:
+    return webhooks_out.list_endpoints(_principal(auth.ADMIN_ROLES))
+
+
+@route("/event-endpoints/{endpoint_id}", methods=["DELETE"])
+def delete_event_endpoint(endpoint_id: str) -> dict[str, Any]:
+    return webhooks_out.delete_endpoint(_principal(auth.ADMIN_ROLES), endpoint_id)
+
+
+@route("/event-deliveries/failed", methods=["GET"])
+def failed_event_deliveries() -> dict[str, Any]:
+    principal = _principal(auth.ADMIN_ROLES)
+    query = _request().query_params
+    return webhooks_out.dead_letters(principal, params.limit(query),
+                                     params.optional(query, "cursor"))
+
+
+@route("/event-deliveries/failed/{delivery_id}/redeliver", methods=["POST"])
+def redeliver_event(delivery_id: str) -> dict[str, Any]:
+    return webhooks_out.redeliver(_principal(auth.ADMIN_ROLES), delivery_id)
+
+
+# message.* events from the messages table's stream (the send path does not know about them).
+@app.on_dynamodb_record(stream_arn=config.messages_stream_arn(), batch_size=100,
+                        starting_position="TRIM_HORIZON")
+def publish_message_events(event: Any) -> dict[str, int]:
+    published = webhooks_out.publish_message_events(
+        r.to_dict() if hasattr(r, "to_dict") else r for r in event)
+    return {"published": published}
+
+
+@app.on_sqs_message(queue=config.webhook_queue_name(), batch_size=10, maximum_concurrency=5)
+def deliver_events(event: Any) -> dict[str, Any]:
+    failures = []
+    for record in event:
+        message_id = record.to_dict()["messageId"]
+        try:
+            webhooks_out.deliver(record.body)
+        except Exception:  # noqa: BLE001 - retried by SQS; the others are done
+            logger.exception("webhook delivery crashed", extra={"message_id": message_id})
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}

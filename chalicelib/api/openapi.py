@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from chalicelib.api import integration_schemas as i
 from chalicelib.api import responses as r
 from chalicelib.api.admin_schemas import (
     BrandSettingsIn,
@@ -266,7 +267,30 @@ def _operations() -> dict[tuple[str, str], Op]:
     }
 
 
-OPERATIONS = _operations()
+def _integration_operations() -> dict[tuple[str, str], Op]:
+    """Events to the brand's own systems (issue 16.5; docs/api.md: the signature scheme)."""
+    return {
+        ("POST", "/event-endpoints"): Op(
+            "Register a webhook endpoint for events; its signing secret is shown once",
+            i.EndpointCreated, i.EndpointIn, ok=201, roles=ADMIN,
+            examples={"crm": {"url": "https://crm.example.com/proactive-events",
+                              "events": ["message.delivered", "consumer.opted_out"]}},
+            links={"Delete": ("DELETE /event-endpoints/{endpoint_id}", "endpoint_id", "id")}),
+        ("GET", "/event-endpoints"): Op("The brand's webhook endpoints (without secrets)",
+                                        i.EndpointList, roles=ADMIN),
+        ("DELETE", "/event-endpoints/{endpoint_id}"): Op(
+            "Remove a webhook endpoint (its queued deliveries are dropped)", i.EndpointDeleted,
+            roles=ADMIN, statuses=NOT_FOUND),
+        ("GET", "/event-deliveries/failed"): Op(
+            "Deliveries that failed for 24 h (dead letters), newest first", i.FailedDeliveryPage,
+            roles=ADMIN, query=PAGE),
+        ("POST", "/event-deliveries/failed/{delivery_id}/redeliver"): Op(
+            "Queue a failed delivery again (another 24 h of retries)", i.Redelivered,
+            roles=ADMIN, statuses=NOT_FOUND),
+    }
+
+
+OPERATIONS = {**_operations(), **_integration_operations()}
 
 E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
 PATH_PARAMS = {

@@ -93,6 +93,7 @@ class Campaign(Out):
     launched_at: Timestamp | None
     cancelled_at: Timestamp | None
     consent: ConsentOut | None
+    status_callback_url: str | None = Field(None, description="see CampaignIn")
     upload: UploadOut | None
     counts: dict[str, int] | None = Field(default=None,
                                           description="recipients per message status")

@@ -68,6 +68,7 @@ def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None)
         "created_by": campaign.created_by,
         "updated_at": iso(campaign.updated_at),
         "launched_at": iso(campaign.launched_at),
+        "status_callback_url": campaign.status_callback_url,
         "cancelled_at": iso(campaign.cancelled_at),
         "consent": None if campaign.consent is None else {
             "by_key_id": campaign.consent.by_key_id,

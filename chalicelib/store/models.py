@@ -194,6 +194,9 @@ class CampaignModel(Model):
     # list it belongs to; the counts above, the pages and launch are about this list only.
     list_id = NumberAttribute(default=0)
     list_writer = ListWriterAttribute(null=True)  # a list is being stored
+    # Signed message.* events of this campaign (issue 16.6, services/webhooks_out.py).
+    status_callback_url = UnicodeAttribute(null=True)
+    status_callback_secret = UnicodeAttribute(null=True)
     consent = ConsentAttribute(null=True)
     fallback_from_number = UnicodeAttribute(null=True)  # prioritized: the SMS fallback's sender
     upload = UploadAttribute(null=True)
