@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api, Brand, campaign_body
-from tests.service.inbound.conftest import events_queue, pump_stream  # noqa: F401
+from tests.service.inbound.conftest import pump_stream
 
 
 class Receiver:
