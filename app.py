@@ -483,9 +483,11 @@ def release_due(event: Any) -> dict[str, int]:
 @app.on_dynamodb_record(stream_arn=config.messages_stream_arn(), batch_size=100,
                         starting_position="TRIM_HORIZON")
 def aggregate_metrics(event: Any) -> dict[str, int]:
-    applied = metrics.apply_records(r.to_dict() if hasattr(r, "to_dict") else r for r in event)
+    records = [r.to_dict() if hasattr(r, "to_dict") else r for r in event]
+    applied = metrics.apply_records(records)
     logger.debug("metrics applied", extra={"records": applied})
-    return {"applied": applied}
+    # campaign.completed once the counters say so (issue 16.5; services/webhooks_out.py)
+    return {"applied": applied, "completed": webhooks_out.publish_completions(records)}
 
 
 # --- analytics and reports ----------------------------------------------------------------------

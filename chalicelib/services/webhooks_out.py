@@ -40,9 +40,10 @@ from chalicelib.domain.errors import NotFound, field_error
 from chalicelib.domain.ids import new_id
 from chalicelib.logging import logger
 from chalicelib.services import events as event_bus
+from chalicelib.services import views
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
-from chalicelib.store import campaigns, endpoints
+from chalicelib.store import campaigns, endpoints, markers, metrics
 from chalicelib.store.endpoints import DeadLetterModel, EndpointModel
 from chalicelib.store.models import CampaignModel
 
@@ -355,3 +356,43 @@ def consumer_event(event_type: str, brand_id: str, phone: str, at: float,
                        f"{phone}|{at}")])
     except Exception:  # noqa: BLE001 - the opt-out is stored; its event must not undo it
         logger.exception("consumer event not queued", extra={"type": event_type})
+
+
+def publish_completions(records: list[dict[str, Any]]) -> int:
+    """campaign.completed, once per campaign: after the counters of a stream batch are applied
+    (aggregate_metrics), a RUNNING campaign a message of the batch finished is checked as the
+    API shows it (views.display_status). Announced once (a marker); at least once if this
+    fails after publishing."""
+    touched: dict[str, str] = {}
+    for record in records:
+        ddb = record.get("dynamodb") or {}
+        new, old = ddb.get("NewImage") or {}, ddb.get("OldImage") or {}
+        status, before = _s(new, "status"), _s(old, "status")
+        if status and status != before and status not in views.WAITING_STATUSES:
+            brand_id, campaign_id = _s(new, "brand_id"), _s(new, "campaign_id")
+            if brand_id and campaign_id:
+                touched[campaign_id] = brand_id
+    announced = 0
+    for campaign_id, brand_id in touched.items():
+        campaign = _campaign(brand_id, campaign_id)
+        if campaign is None or campaign.status != "RUNNING":
+            continue
+        counts = {k: v for k, v in metrics.read_counters(*metrics.campaign_key(campaign_id))
+                  .items() if v}
+        if views.display_status(campaign, counts) != "COMPLETED":
+            continue
+        now = time.time()
+        key = f"campaign-completed#{campaign_id}"
+        if not markers.claim_once(key, now):
+            continue
+        try:
+            publish([event("campaign.completed", brand_id, {
+                "campaign_id": campaign_id, "name": campaign.name,
+                "recipients": int(campaign.recipients_total or 0), "counts": counts},
+                now, campaign_id)])
+        except BaseException:
+            markers.release(key)
+            raise
+        markers.finish(key, now)
+        announced += 1
+    return announced

@@ -91,7 +91,8 @@ def test_message_and_opt_out_events_reach_the_brand_signed(
     from tests.service.test_send_once import _drain_send_queue
 
     status, endpoint = api.call("POST", "/event-endpoints", brand, role="admin", json_body={
-        "url": receiver.url + "/hook", "events": ["message.sent", "consumer.opted_out"]})
+        "url": receiver.url + "/hook", "events": ["message.sent", "consumer.opted_out",
+                                                  "campaign.completed"]})
     assert status == 201 and endpoint["secret"].startswith("whsec_"), endpoint
     listed = api.call("GET", "/event-endpoints", brand, role="admin")[1]["items"]
     assert [e["id"] for e in listed] == [endpoint["id"]] and "secret" not in listed[0]
@@ -131,6 +132,16 @@ def test_message_and_opt_out_events_reach_the_brand_signed(
     # a redelivered stream batch gives the same event ids (the receiver dedupes on them)
     pump_stream("publish_message_events")
     assert set(drain_webhooks()) <= {e["id"] for e in hooked}
+
+    # the campaign completed: announced once, after the counters
+    receiver.received.clear()
+    pump_stream("aggregate_metrics")
+    pump_stream("aggregate_metrics")
+    drain_webhooks()
+    [completed] = receiver.events("/hook")
+    assert completed["type"] == "campaign.completed", completed
+    assert completed["data"]["campaign_id"] == cid and completed["data"]["counts"]["SENT"] == 2
+    assert receiver.events("/callback") == []  # status callbacks carry message.* events only
 
     # opt-outs: an admin's
     receiver.received.clear()
