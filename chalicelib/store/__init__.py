@@ -3,6 +3,8 @@ that every registered model is known (tests/service/test_infra_contract.py check
 
 from chalicelib.store import (
     audit,  # noqa: F401  (AuditModel)
+    endpoints,  # noqa: F401  (webhook endpoints, dead letters)
+    idempotency,  # noqa: F401  (IdempotencyKeyModel)
     inbound_models,  # noqa: F401  (registers its models)
     recipient_lines,  # noqa: F401
     templates,  # noqa: F401
