@@ -2,6 +2,7 @@
 import { ApiError, api, download, get, post, session } from "./api.js";
 import { analyticsPage, campaignAnalytics } from "./analytics.js";
 import { optOutsPage, templatesPage } from "./admin.js";
+import { endpointsPage } from "./endpoints.js";
 import { badge, failure, h, heading, isCurrent, newToken, notice, pct, perSecond, setMain, table, useBrand, when,
   put } from "./ui.js";
 import { wizardPage } from "./wizard.js";
@@ -328,6 +329,7 @@ export function route() {
     analytics: () => analyticsPage(token, params),
     templates: () => templatesPage(token),
     optouts: () => optOutsPage(token),
+    endpoints: () => endpointsPage(token),
     campaigns: () => (parts[1] ? campaignPage(token, decodeURIComponent(parts[1])) : landingPage(token)),
     signin: () => { location.hash = "#/"; },
   };
