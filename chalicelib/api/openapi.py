@@ -272,7 +272,7 @@ def _integration_operations() -> dict[tuple[str, str], Op]:
     return {
         ("POST", "/event-endpoints"): Op(
             "Register a webhook endpoint for events; its signing secret is shown once",
-            i.EndpointCreated, i.EndpointIn, ok=201, roles=ADMIN,
+            i.EndpointCreated, i.EndpointIn, ok=201, roles=ADMIN, statuses=(409,),
             examples={"crm": {"url": "https://crm.example.com/proactive-events",
                               "events": ["message.delivered", "consumer.opted_out"]}},
             links={"Delete": ("DELETE /event-endpoints/{endpoint_id}", "endpoint_id", "id")}),

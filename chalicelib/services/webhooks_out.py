@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from chalicelib import aws
 from chalicelib.config import get_settings
-from chalicelib.domain.errors import NotFound, field_error
+from chalicelib.domain.errors import Conflict, NotFound, field_error
 from chalicelib.domain.ids import new_id
 from chalicelib.logging import logger
 from chalicelib.services import events as event_bus
@@ -120,8 +120,8 @@ def create_endpoint(principal: Principal, url: str, events: list[str],
                     description: str | None) -> dict[str, Any]:
     url = check_url(url)
     if len(endpoints.of_brand(principal.brand_id)) >= MAX_ENDPOINTS:
-        raise field_error("url", f"a brand has at most {MAX_ENDPOINTS} endpoints; remove one "
-                          "first")
+        raise Conflict(f"a brand has at most {MAX_ENDPOINTS} endpoints; remove one first",
+                       code="TOO_MANY_ENDPOINTS")
     now = time.time()
     item = EndpointModel(principal.brand_id, new_id("whe", now), url=url,
                          events=sorted(set(events)), secret=new_secret(),
