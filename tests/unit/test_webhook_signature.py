@@ -31,3 +31,17 @@ def test_the_readme_receiver_verifies_our_signature() -> None:
     assert not verified("whsec_y", header, body)
     old = webhooks_out.sign("whsec_x", int(time.time()) - 301, body)
     assert not verified("whsec_x", old, body) and not webhooks_out.verify("whsec_x", old, body)
+
+
+def test_endpoint_urls_are_public_https() -> None:
+    import pytest
+
+    from chalicelib.domain.errors import ValidationFailed
+
+    assert webhooks_out.check_url("https://crm.example.com/events") == \
+        "https://crm.example.com/events"
+    for bad in ("http://crm.example.com/events", "ftp://x.example.com", "https://10.0.0.1/x",
+                "https://user:pw@crm.example.com/", "https://169.254.169.254/latest"):
+        with pytest.raises(ValidationFailed) as caught:
+            webhooks_out.check_url(bad)
+        assert caught.value.details[0]["field"] == "url"
