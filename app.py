@@ -21,6 +21,7 @@ from chalicelib.api.routes import (
     analytics,
     campaigns,
     conversations,
+    events,
     recipients,
     service,
     templates,
@@ -28,7 +29,16 @@ from chalicelib.api.routes import (
 )
 from chalicelib.logging import correlated, logger
 from chalicelib.lp import routes as liveperson
-from chalicelib.services import delivery, dispatch, inbound, jobs, metrics, reconcile, release
+from chalicelib.services import (
+    delivery,
+    dispatch,
+    inbound,
+    jobs,
+    metrics,
+    reconcile,
+    release,
+    webhooks_out,
+)
 from chalicelib.services import recipients as recipient_lists
 
 app = Chalice(app_name="proactive")
@@ -44,7 +54,7 @@ def chalice_errors_as_json(event: Any, get_response: Any) -> Any:
 # --- the API: routes by feature -----------------------------------------------------------------
 
 for feature in (service, campaigns, recipients, templates, conversations, analytics, admin,
-                webhooks):
+                webhooks, events):
     app.register_blueprint(feature.routes)
 # LivePerson Proactive 2.0 compatible paths (their own token and error shapes), the API client
 # credentials and SMS templates: docs/lp-compatible.md
@@ -95,9 +105,32 @@ def match_status_callbacks(event: Any) -> dict[str, int]:
 @app.on_dynamodb_record(stream_arn=config.messages_stream_arn(), batch_size=100,
                         starting_position="TRIM_HORIZON")
 def aggregate_metrics(event: Any) -> dict[str, int]:
-    applied = metrics.apply_records(_stream_records(event))
+    records = list(_stream_records(event))
+    applied = metrics.apply_records(records)
     logger.debug("metrics applied", extra={"records": applied})
-    return {"applied": applied}
+    # campaign.completed once the counters say so (services/webhooks_out.py)
+    return {"applied": applied, "completed": webhooks_out.publish_completions(records)}
+
+
+# message.* events to the brand's endpoints and bus, from the messages table's stream (the send
+# path does not know about them), and their signed deliveries, retried for 24 h.
+@app.on_dynamodb_record(stream_arn=config.messages_stream_arn(), batch_size=100,
+                        starting_position="TRIM_HORIZON")
+def publish_message_events(event: Any) -> dict[str, int]:
+    return {"published": webhooks_out.publish_message_events(_stream_records(event))}
+
+
+@app.on_sqs_message(queue=config.webhook_queue_name(), batch_size=10, maximum_concurrency=5)
+def deliver_events(event: Any) -> dict[str, Any]:
+    failures = []
+    for record in event:
+        message_id = record.to_dict()["messageId"]
+        try:
+            webhooks_out.deliver(record.body)
+        except Exception:  # noqa: BLE001 - retried by SQS; the others are done
+            logger.exception("webhook delivery crashed", extra={"message_id": message_id})
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
 
 
 # The uploads bucket invokes this for every new object under uploads/ (the notification is in

@@ -90,6 +90,21 @@ class Settings:
     def event_bus_name(self) -> str:
         return _env("EVENT_BUS_NAME")
 
+    # --- events to brands' systems (issue 16.5) ---
+    @property
+    def webhook_queue_url(self) -> str:
+        return _env("WEBHOOK_QUEUE_URL")
+
+    @property
+    def webhook_retry_base_seconds(self) -> float:
+        """The first retry's delay; each next one doubles (at most 15 minutes)."""
+        return float(_env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+
+    @property
+    def webhook_retry_window_seconds(self) -> float:
+        """How long a failing delivery is retried before it is kept as a dead letter."""
+        return float(_env("WEBHOOK_RETRY_WINDOW_SECONDS", str(24 * 3600)))
+
     @property
     def inbound_queue_url(self) -> str:
         """Inbound webhooks that could not be applied at once wait here (issue 11.5)."""
@@ -110,6 +125,10 @@ def control_queue_name(stage: str | None = None) -> str:
 
 def inbound_queue_name(stage: str | None = None) -> str:
     return f"proactive-{stage or _env('PROACTIVE_STAGE', 'dev')}-inbound"
+
+
+def webhook_queue_name(stage: str | None = None) -> str:
+    return f"proactive-{stage or _env('PROACTIVE_STAGE', 'dev')}-webhooks"
 
 
 def messages_stream_arn() -> str:

@@ -176,8 +176,9 @@ class Api:
 
     def call(self, method: str, path: str, brand: Brand | None = None, role: str =
              "campaign_manager", json_body: Any = None, body: str | bytes | None = None,
-             content_type: str = "application/json") -> tuple[int, Any]:
-        headers = {"Content-Type": content_type}
+             content_type: str = "application/json",
+             headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": content_type, **(headers or {})}
         if brand is not None:
             headers.update(brand.auth(role))
         payload = json.dumps(json_body) if json_body is not None else body

@@ -30,6 +30,7 @@ from chalicelib.domain.admin_inputs import (
 )
 from chalicelib.domain.content_inputs import ParseIn, TemplateIn
 from chalicelib.domain.inputs import CampaignIn, LaunchIn
+from chalicelib.domain.integration_inputs import EndpointIn, RecipientsIn
 from chalicelib.domain.sms_template_inputs import SmsTemplateIn, SmsTemplatePatchIn
 from chalicelib.lp import responses as lp_r
 from chalicelib.lp import schemas as lp_schemas
@@ -101,6 +102,11 @@ class Op:
     tag: str = ""  # the document's tag of the operation (none: untagged)
     lp: bool = False  # the LivePerson-compatible API: its AppJWT and LpError answers
     body_schema: dict[str, Any] | None = None  # a request schema that is no pydantic model
+    # Takes an Idempotency-Key header (issue 16.3; chalicelib/services/idempotency.py).
+    idempotent: bool = False
+    # A JSON body besides the text media of a text route (JSON recipients, issue 16.4).
+    json_body: type[BaseModel] | None = None
+    json_examples: dict[str, Any] = field(default_factory=dict)
 
 
 ADMIN = ADMIN_ROLES
@@ -125,7 +131,7 @@ def _operations() -> dict[tuple[str, str], Op]:
         ("GET", "/openapi.json"): Op("This document", r.OpenApiDocument, public=True),
         # campaigns
         ("POST", "/campaigns"): Op(
-            "Create a campaign (DRAFT)", r.Campaign, CampaignIn, ok=201,
+            "Create a campaign (DRAFT)", r.Campaign, CampaignIn, ok=201, idempotent=True,
             examples={"sms": {"name": "Winter sale", "channel": "sms",
                               "from_number": "+12125550100", "skill": "support",
                               "text": "Hi {{name}}, 20% off this week."}},
@@ -142,9 +148,16 @@ def _operations() -> dict[tuple[str, str], Op]:
         ("POST", c + "/recipients"): Op(
             "Replace the recipients with a typed list: one per line, the phone number with "
             "its country code, then name=value variables (text/plain, <= 100 lines; text/csv "
-            "is read the same way)",
-            r.RecipientsStored, statuses=(404, 409, 422), media=("text/plain",),
+            "is read the same way). Or append recipients given as JSON (application/json, <= "
+            "1,000 a request, 413 beyond; several requests append to the list until launch): "
+            "all or nothing, 422 RECIPIENTS_REJECTED with details keyed by index "
+            "(recipients.<index>) when any has errors; external_id is kept on the message",
+            r.RecipientsStored, statuses=(404, 409, 422), media=("text/plain",), idempotent=True,
             examples={"two": "+12125550101,name=Ann\n+12125550102,name=Bob\n"},
+            json_body=RecipientsIn, json_examples={"append": {"recipients": [
+                {"phone": "+12125550101", "external_id": "crm-1"},
+                {"phone": "+12125550102", "text": "Hi Bob, 20% off this week.",
+                 "external_id": "crm-2"}]}},
             links={"Launch": CAMPAIGN_LINKS["Launch"]}),
         ("GET", c + "/recipients"): Op(
             "Stored lines: accepted recipients, or with errors=true every rejected line",
@@ -158,11 +171,11 @@ def _operations() -> dict[tuple[str, str], Op]:
         ("POST", c + "/launch"): Op(
             "Launch: the brand confirms it holds opt-in consent. 409 when the campaign is not "
             "a DRAFT, has no recipients, rejected lines or an unfinished upload", r.Campaign,
-            LaunchIn, statuses=CONFLICT, examples={"launch": {"consent": True}},
+            LaunchIn, statuses=CONFLICT, examples={"launch": {"consent": True}}, idempotent=True,
             links={"Messages": CAMPAIGN_LINKS["Messages"],
                    "GetCampaign": CAMPAIGN_LINKS["GetCampaign"]}),
         ("POST", c + "/cancel"): Op("Cancel: nothing pending goes out", r.Campaign,
-                                    statuses=CONFLICT),
+                                    statuses=CONFLICT, idempotent=True),
         ("GET", c + "/messages"): Op(
             "Recipients and their messages", r.MessagePage, statuses=NOT_FOUND,
             query=(*PAGE, _enum("status", MESSAGE_STATUSES, "only messages in this status"))),
@@ -183,7 +196,7 @@ def _operations() -> dict[tuple[str, str], Op]:
         # templates
         ("POST", "/templates"): Op(
             "Create a WhatsApp template, status DRAFT", r.Template, TemplateIn, ok=201,
-            statuses=(409,),
+            idempotent=True, statuses=(409,),
             examples={"greeting": {"name": "order_ready", "language": "en",
                                    "category": "UTILITY",
                                    "body": "Hi {{1}}, your order is ready."}},
@@ -259,7 +272,30 @@ def _operations() -> dict[tuple[str, str], Op]:
     }
 
 
-OPERATIONS = _operations()
+def _integration_operations() -> dict[tuple[str, str], Op]:
+    """Events to the brand's own systems (issue 16.5; docs/api.md: the signature scheme)."""
+    return {
+        ("POST", "/event-endpoints"): Op(
+            "Register a webhook endpoint for events; its signing secret is shown once",
+            r.EndpointCreated, EndpointIn, ok=201, roles=ADMIN, statuses=(409,),
+            examples={"crm": {"url": "https://crm.example.com/proactive-events",
+                              "events": ["message.delivered", "consumer.opted_out"]}},
+            links={"Delete": ("DELETE /event-endpoints/{endpoint_id}", "endpoint_id", "id")}),
+        ("GET", "/event-endpoints"): Op("The brand's webhook endpoints (without secrets)",
+                                        r.EndpointList, roles=ADMIN),
+        ("DELETE", "/event-endpoints/{endpoint_id}"): Op(
+            "Remove a webhook endpoint (its queued deliveries are dropped)", r.EndpointDeleted,
+            roles=ADMIN, statuses=NOT_FOUND),
+        ("GET", "/event-deliveries/failed"): Op(
+            "Deliveries that failed for 24 h (dead letters), newest first", r.FailedDeliveryPage,
+            roles=ADMIN, query=PAGE),
+        ("POST", "/event-deliveries/failed/{delivery_id}/redeliver"): Op(
+            "Queue a failed delivery again (another 24 h of retries)", r.Redelivered,
+            roles=ADMIN, statuses=NOT_FOUND),
+    }
+
+
+OPERATIONS = {**_operations(), **_integration_operations()}
 
 E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
 PATH_PARAMS = {
@@ -267,6 +303,18 @@ PATH_PARAMS = {
     "phone": {"type": "string", "pattern": E164_PATTERN,
               "description": "E.164 with country code, URL-encoded (%2B12125550101)"},
 }
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$", "minLength": 1,
+               "maxLength": 255},
+    "description": (
+        "optional, e.g. a UUID: a retry with the same key and the same request gets the first "
+        "answer again (header Idempotent-Replayed: true) and runs nothing; the same key with "
+        "another request: 422 IDEMPOTENCY_KEY_REUSED; while the first request still runs: 409 "
+        "IDEMPOTENCY_KEY_IN_USE. Kept 24 h per brand. 409, 429 and 5xx answers are not kept: "
+        "a retry runs.")}
 
 
 def _path_params(path: str) -> list[dict[str, Any]]:
@@ -312,6 +360,8 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
             "parameters": {parameter: f"$response.body#/{source}"}}
             for name, (target, parameter, source) in op.links.items()}
     statuses = set(op.statuses) - {201}
+    if op.idempotent:
+        statuses |= {409, 422}
     if 201 in op.statuses:
         answers["201"] = {"description": "Created", "content": ok_content}
     if not op.public:
@@ -324,7 +374,8 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
         "summary": op.summary, "description": description, "responses": answers,
         "security": [] if op.public else [{"bearer": []}],
     }
-    parameters = [*_path_params(path), *op.query]
+    parameters = [*_path_params(path), *op.query,
+                  *([IDEMPOTENCY_KEY] if op.idempotent else [])]
     if parameters:
         out["parameters"] = parameters
     if op.tag:
@@ -338,6 +389,9 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
             content[media] = {"schema": schema}
             if op.examples:
                 content[media]["examples"] = {k: {"value": v} for k, v in op.examples.items()}
+        if op.json_body is not None:
+            content[JSON] = {"schema": {"$ref": REF.format(model=op.json_body.__name__)},
+                             "examples": {k: {"value": v} for k, v in op.json_examples.items()}}
         out["requestBody"] = {"required": True, "content": content}
     return out
 
@@ -410,6 +464,7 @@ def _patch_schema(schema: dict[str, Any]) -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     components: dict[str, Any] = {}
     requests = {op.body for op in OPERATIONS.values() if op.body is not None}
+    requests |= {op.json_body for op in OPERATIONS.values() if op.json_body is not None}
     for model in sorted(requests, key=lambda m: m.__name__):
         _add_model(components, model, "validation")
     _strip_rule(components)

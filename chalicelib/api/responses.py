@@ -8,9 +8,11 @@ integrators, while every field listed here must keep its name and type.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.integration_inputs import EventType
 
 CampaignStatus = Literal["DRAFT", "SCHEDULED", "RUNNING", "COMPLETED", "CANCELLED"]
 MessageStatus = Literal["PENDING", "SCHEDULED", "QUEUED", "SENDING", "SENT", "DELIVERED",
@@ -95,6 +97,7 @@ class Campaign(Out):
     launched_at: Timestamp | None
     cancelled_at: Timestamp | None
     consent: ConsentOut | None
+    status_callback_url: str | None = Field(None, description="see CampaignIn")
     upload: UploadOut | None
     counts: dict[str, int] | None = Field(default=None,
                                           description="recipients per message status")
@@ -126,6 +129,7 @@ class Message(Out):
     delivered_at: Timestamp | None
     responded_at: Timestamp | None
     updated_at: Timestamp | None
+    external_id: str | None = Field(None, description="the integrator's id of the recipient")
 
 
 class MessagePage(Out):
@@ -168,6 +172,8 @@ class ListSummary(Out):
 
 
 class RecipientsStored(Out):
+    """Also, for JSON recipients (appended): recipients, the list's size after the append."""
+
     accepted: int
     rejected: list[RejectedLine]
     preview: list[RecipientLine]
@@ -451,3 +457,54 @@ class OpenApiDocument(Out):
     openapi: str
     info: dict[str, object]
     paths: dict[str, object]
+
+
+# --- events to the brand's systems: endpoints and failed deliveries -------------------------------
+
+class Endpoint(Out):
+    id: str
+    url: str
+    events: list[EventType]
+    description: str | None
+    created_at: str
+    created_by: str | None
+
+
+class EndpointCreated(Endpoint):
+    secret: str = Field(description="signs every delivery (X-Proactive-Signature); shown once")
+
+
+class EndpointList(Out):
+    items: list[Endpoint]
+
+
+class EndpointDeleted(Endpoint):
+    deleted: bool
+
+
+class EventOut(Out):
+    id: str = Field(description="the same for a repeated delivery of one event: dedupe on it")
+    type: EventType
+    created_at: str
+    brand_id: str
+    data: dict[str, Any]
+
+
+class FailedDelivery(Out):
+    id: str
+    url: str
+    target: dict[str, str] = Field(description="endpoint_id, or campaign_id (status callback)")
+    event: EventOut
+    attempts: int
+    first_at: str
+    failed_at: str
+    last_error: str
+
+
+class FailedDeliveryPage(Out):
+    items: list[FailedDelivery]
+    next_cursor: str | None
+
+
+class Redelivered(FailedDelivery):
+    redelivered: bool

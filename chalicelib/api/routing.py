@@ -6,12 +6,14 @@ key within its brand's API rate limit, in one of the roles allowed."""
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Callable
 from typing import Any
 
-from chalice import Blueprint  # type: ignore[attr-defined]
+from chalice import Blueprint, Response  # type: ignore[attr-defined]
 
 from chalicelib.api import errors, request_limits
-from chalicelib.services import auth, ratelimit
+from chalicelib.services import auth, idempotency, ratelimit
 
 JSON_BODIES = ["application/json", "application/x-www-form-urlencoded"]
 
@@ -49,3 +51,30 @@ class Routes(Blueprint):  # type: ignore[misc]
         principal = auth.authenticate(headers.get("authorization"))
         ratelimit.check(principal.brand_id)
         return auth.require(principal, roles)
+
+    def once(self, principal: auth.Principal, view: Callable[[], Any]) -> Response:
+        """`view()`'s answer, once per Idempotency-Key of the brand (chalicelib/services/
+        idempotency.py): a retry with the key and the same request gets the first answer again;
+        without the header the view simply runs."""
+        request: Any = self.current_request
+        key = (request.headers or {}).get(idempotency.HEADER.lower())
+        answered = errors.json_errors(view)
+        if key is None:
+            response = answered()
+            return response if isinstance(response, Response) else Response(body=response)
+        fingerprint = idempotency.fingerprint(
+            request.method, (request.context or {}).get("path") or json.dumps(request.uri_params),
+            request.headers.get("content-type"), request.raw_body)
+
+        def call() -> idempotency.Answer:
+            response = answered()
+            if not isinstance(response, Response):
+                return idempotency.Answer(200, response)
+            return idempotency.Answer(response.status_code, response.body,
+                                      headers={k: str(v) for k, v in
+                                               (response.headers or {}).items()})
+
+        answer = idempotency.run(principal.brand_id, key, fingerprint, call)
+        headers: dict[str, str | list[str]] = (
+            {"Idempotent-Replayed": "true"} if answer.replayed else dict(answer.headers))
+        return Response(body=answer.body, status_code=answer.status, headers=headers)

@@ -94,6 +94,10 @@ class ScheduleIn(Strict):
         return value
 
 
+# A public https URL, as the document states it (the local stack also takes http://localhost).
+HTTPS_URL_PATTERN = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:[0-9]{1,5})?(/\S*)?$"
+
+
 class CampaignIn(Strict):
     name: str = Field(min_length=1, max_length=255)
     channel: Literal["sms", "whatsapp", "prioritized"]
@@ -105,6 +109,11 @@ class CampaignIn(Strict):
         default=None, description="prioritized: the brand's SMS number for the SMS fallback")
     allow_multi_segment: bool = False
     schedule: ScheduleIn = Field(default_factory=ScheduleIn)
+    status_callback_url: str | None = Field(
+        default=None, min_length=1, max_length=2048,
+        json_schema_extra={"pattern": HTTPS_URL_PATTERN},
+        description="https URL receiving this campaign's message.* events, signed with the "
+        "status_callback_secret of the create answer (as webhook endpoints' deliveries)")
 
     @model_validator(mode="after")
     def _content(self) -> CampaignIn:

@@ -14,7 +14,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import CampaignIn, LaunchIn, merge_patch, validate
 from chalicelib.logging import logger
-from chalicelib.services import analytics, queues
+from chalicelib.services import analytics, queues, webhooks_out
 from chalicelib.services import recipients as recipient_lists
 from chalicelib.services import templates as recipient_templates
 from chalicelib.services.auth import Principal
@@ -49,9 +49,12 @@ def create(principal: Principal, payload: CampaignIn) -> dict[str, Any]:
         created_by=principal.label or principal.key_id,
         created_at=now,
         updated_at=now,
+        status_callback_secret=webhooks_out.new_secret(),
     )
     campaigns.create(campaign)
-    return campaign_view(campaign, {})
+    # The status callbacks' signing secret: shown here only.
+    return {**campaign_view(campaign, {}),
+            "status_callback_secret": campaign.status_callback_secret}
 
 
 def update_draft(principal: Principal, campaign_id: str, patch: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +137,9 @@ def _checked_fields(brand_id: str, payload: CampaignIn) -> dict[str, Any]:
         "window_end": schedule.window.end,
         "launch_at": schedule.launch_at.timestamp() if schedule.launch_at else None,
         "hold_open_conversations": schedule.hold_open_conversations,
+        "status_callback_url": (webhooks_out.check_url(payload.status_callback_url,
+                                                       "status_callback_url")
+                                if payload.status_callback_url else None),
     }
 
 

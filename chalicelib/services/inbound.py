@@ -25,7 +25,7 @@ from chalicelib.domain.errors import DomainError, field_error
 from chalicelib.logging import logger, mask_phone
 from chalicelib.messaging import webhooks
 from chalicelib.messaging.gateway import GatewayError
-from chalicelib.services import analytics, conversations, gateways
+from chalicelib.services import analytics, conversations, gateways, webhooks_out
 from chalicelib.store import brands, markers, messages, optouts
 from chalicelib.store.models import BrandModel, SenderNumberModel
 
@@ -191,6 +191,8 @@ def _handle(brand: BrandModel, phone: str, channel: str, sender: SenderNumberMod
         if new or (item.source == "keyword" and float(item.created_at) == now):
             on_opted_out(brand.brand_id, phone, latest.campaign_id if latest else None,
                          latest.skill if latest else None, now)
+            webhooks_out.consumer_event("consumer.opted_out", brand.brand_id, phone, now,
+                                        "keyword")
         conversations.close_open_for(brand.brand_id, phone, "consumer opted out", now)
         reply = OPT_OUT_REPLY.format(brand=brand.name)
     elif action == "opt_in":
@@ -216,7 +218,11 @@ def _lift_opt_out(brand: BrandModel, phone: str) -> bool:
         logger.info("opt-in keyword from a consumer an admin opted out; kept (brand setting "
                     "keyword_lifts_admin_optouts)", extra={"phone": mask_phone(phone)})
         return False
-    return optouts.delete(brand.brand_id, phone, keep_admin=keep_admin)
+    lifted = optouts.delete(brand.brand_id, phone, keep_admin=keep_admin)
+    if lifted:
+        webhooks_out.consumer_event("consumer.opted_in", brand.brand_id, phone, time.time(),
+                                    "keyword")
+    return lifted
 
 
 def _confirm(brand_id: str, channel: str, brand_number: str, phone: str, text: str) -> None:

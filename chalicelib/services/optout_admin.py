@@ -10,7 +10,7 @@ from chalicelib.domain import phones
 from chalicelib.domain.csvfile import CsvWriter
 from chalicelib.domain.errors import NotFound, field_error
 from chalicelib.logging import logger, mask_phone
-from chalicelib.services import conversations
+from chalicelib.services import conversations, webhooks_out
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
 from chalicelib.store import optouts
@@ -66,6 +66,8 @@ def put(principal: Principal, raw_phone: str) -> tuple[dict[str, Any], bool]:
                                    by=principal.label or principal.key_id)
     if created:
         conversations.close_open_for(principal.brand_id, phone, "opted out by an admin", now)
+        webhooks_out.consumer_event("consumer.opted_out", principal.brand_id, phone, now,
+                                    "admin")
         logger.info("opt-out added by an admin", extra={"phone": mask_phone(phone),
                                                         "by": principal.key_id})
     return optout_view(item), created
@@ -75,6 +77,8 @@ def delete(principal: Principal, raw_phone: str) -> dict[str, Any]:
     phone = _phone(raw_phone)
     if not optouts.delete(principal.brand_id, phone):
         raise NotFound(f"{phone} is not opted out")
+    webhooks_out.consumer_event("consumer.opted_in", principal.brand_id, phone, time.time(),
+                                "admin")
     logger.info("opt-out removed by an admin", extra={"phone": mask_phone(phone),
                                                       "by": principal.key_id})
     return {"phone": phone, "opted_out": False}

@@ -8,6 +8,7 @@ the campaign cannot launch until a corrected list replaces it.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -18,8 +19,16 @@ from chalicelib.config import get_settings
 from chalicelib.domain import content
 from chalicelib.domain import recipients as lists
 from chalicelib.domain.content_inputs import ParseIn
-from chalicelib.domain.errors import Conflict, DomainError, field_error
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    PayloadTooLarge,
+    Unprocessable,
+    field_error,
+)
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.inputs import read_object, validate
+from chalicelib.domain.integration_inputs import MAX_JSON_RECIPIENTS, RecipientsIn
 from chalicelib.logging import logger
 from chalicelib.services import templates
 from chalicelib.services.auth import Principal
@@ -394,3 +403,127 @@ def _progress(campaign: CampaignModel, upload_id: str, **changes: Any) -> None:
                                   "a newer upload replaced this one")
     except Conflict:
         raise DomainError("a newer upload replaced this one", code="SUPERSEDED") from None
+
+
+# --- JSON recipients, appended to the campaign's list (issue 16.4) ---------------------------
+
+def append_json(principal: Principal, campaign_id: str, raw: bytes | None) -> dict[str, Any]:
+    """Append up to 1,000 recipients given as JSON to the campaign's current list (typed, CSV or
+    earlier appends), while it is a DRAFT. All or nothing: a line with errors (the checks of
+    typed and CSV lists, keyed by index) stores nothing (422). Appends take the list's writer
+    slot as a list store does, so an append and a replacement never mix their lines."""
+    payload = _json_recipients(raw)
+    campaign = _draft(principal.brand_id, campaign_id)
+    upload = campaign.upload
+    if upload is not None and upload.status not in ("DONE", "FAILED"):
+        raise Conflict("a CSV upload of this campaign is being parsed; it replaces the list. "
+                       "Append once it is done", code="UPLOAD_NOT_DONE")
+    brand = brands.get_brand(principal.brand_id)
+    spec = campaign_spec(campaign, brand)
+    list_id = int(campaign.list_id or 0)
+    if not take_slot(campaign, list_id, TYPED_LEASE_SECONDS, TYPED_WAIT_SECONDS):
+        raise Conflict(STILL_STORING, code="LIST_BEING_STORED")
+    try:
+        fresh = campaigns.get(campaign.brand_id, campaign_id)
+        base = int(fresh.recipients_total or 0) + int(fresh.recipient_errors or 0)
+        results, external_ids = _json_lines(payload, spec, base)
+        stored = messages.phones_in_list(
+            campaign_id, [str(r.phone) for r in results if r.phone], list_id)
+        for result in results:
+            if result.phone in stored:
+                result.error("DUPLICATE_NUMBER", f"{result.phone} is already in the campaign's "
+                             "list")
+        rejected = [(index, r) for index, r in enumerate(results) if not r.ok]
+        if rejected:
+            raise _rejected(rejected)
+        now = time.time()
+        items = [messages.pending_message(
+            campaign_id, str(r.phone), brand_id=campaign.brand_id, skill=campaign.skill,
+            channel=campaign.channel, line=r.line, text=r.text, variables=r.variables,
+            fallback_text=r.fallback_text, zones=r.zones, country=r.country, now=now,
+            list_id=list_id, external_id=external_ids[index])
+            for index, r in enumerate(results)]
+        if not messages.put_pending(items,
+                                            keep_going=_still_current(campaign, list_id, None)):
+            raise Conflict(REPLACED, code="SUPERSEDED")
+        campaigns.finish_append(campaign, list_id, len(items), now, REPLACED)
+    except Conflict as error:
+        release(campaign, list_id)
+        if error.code == "CONFLICT":
+            raise Conflict(REPLACED, code="SUPERSEDED") from None
+        raise
+    except Unprocessable:
+        campaigns.release_list_writer(campaign, list_id)  # nothing was written
+        raise
+    except BaseException:
+        release(campaign, list_id)
+        raise
+    return {
+        "accepted": len(results), "rejected": [],
+        "preview": [dict(r.to_dict(), index=i, external_id=external_ids[i])
+                    for i, r in enumerate(results)][:100],
+        "summary": {"total": len(results), "valid": len(results), "invalid": 0,
+                    "header": None},
+        "recipients": base + len(results),
+    }
+
+
+def _json_recipients(raw: bytes | None) -> RecipientsIn:
+    data = read_object(raw)
+    given = data.get("recipients")
+    if isinstance(given, list) and len(given) > MAX_JSON_RECIPIENTS:
+        raise PayloadTooLarge(
+            f"recipients: at most {MAX_JSON_RECIPIENTS:,} a request; this one has "
+            f"{len(given):,}. Send the rest in further requests (they append) or upload a CSV "
+            "file", code="TOO_MANY_RECIPIENTS",
+            details=[{"field": "recipients", "message": f"at most {MAX_JSON_RECIPIENTS:,} "
+                      "a request"}])
+    return validate(RecipientsIn, data)
+
+
+def _json_lines(payload: RecipientsIn, spec: lists.ListContent,
+                base: int) -> tuple[list[lists.LineResult], list[str | None]]:
+    """The typed-list checks for JSON recipients: each becomes the line a typed list would hold
+    (phone, then the variables in order or the recipient's own text)."""
+    rows: list[tuple[int, str, list[str]]] = []
+    problems: dict[int, list[tuple[str, str]]] = {}
+    whatsapp = spec.channel in ("whatsapp", "prioritized")
+    for index, recipient in enumerate(payload.recipients):
+        fields = [recipient.phone.strip()]
+        found: list[tuple[str, str]] = []
+        if whatsapp:
+            if recipient.text is not None:
+                found.append(("TEXT_NOT_USED", "text: a WhatsApp message is the template's "
+                              "body; give its variables"))
+            values = recipient.variables or {}
+            if any(not name.isdigit() for name in values):
+                found.append(("INVALID_VARIABLE", "variables: name them by the template's "
+                              'variable numbers, e.g. {"1": "Ann"}'))
+            else:
+                fields += [values[name].strip()
+                           for name in sorted(values, key=lambda n: int(n))]
+        else:
+            if recipient.variables:
+                found.append(("TOO_MANY_VARIABLES", "variables: an SMS campaign takes no "
+                              "variables; give the recipient's own text"))
+            if recipient.text is not None:
+                fields.append(recipient.text.strip())
+        problems[index] = found
+        rows.append((base + index + 1, json.dumps(recipient.model_dump(exclude_none=True),
+                                                  ensure_ascii=False), fields))
+    results = lists.parse_rows(rows, spec)
+    for index, result in enumerate(results):
+        for code, message in problems[index]:
+            result.error(code, message)
+    return results, [r.external_id for r in payload.recipients]
+
+
+def _rejected(rejected: list[tuple[int, lists.LineResult]]) -> Unprocessable:
+    details = [{"field": f"recipients.{index}", "index": index, "code": error["code"],
+                "message": error["message"]}
+               for index, result in rejected for error in result.errors]
+    first = details[0]
+    return Unprocessable(
+        f"{len(rejected)} recipient(s) have errors (first: recipients.{first['index']}: "
+        f"{first['message']}); nothing was stored. Correct them and send the request again",
+        code="RECIPIENTS_REJECTED", details=details)

@@ -34,7 +34,7 @@ CAMPAIGN_COLUMNS = (
 MESSAGE_COLUMNS = (
     "line", "phone", "status", "error_code", "reason", "channel", "sent", "delivered",
     "responded", "opted_out", "queued_at", "sent_at", "delivered_at", "responded_at",
-    "opted_out_at", "updated_at", "gateway_id", "text",
+    "opted_out_at", "updated_at", "gateway_id", "text", "external_id",
 )
 
 
@@ -121,5 +121,5 @@ def _write_messages(writer: CsvWriter, brand_id: str, channel: str,
             _yes("delivered" in figures), _yes("responded" in figures),
             _yes(m.phone in opted or m.error_code == "OPTED_OUT"), iso(m.queued_at),
             iso(m.sent_at), iso(m.delivered_at), iso(m.responded_at), iso(opted.get(m.phone)),
-            iso(m.updated_at), m.sid, m.text,
+            iso(m.updated_at), m.sid, m.text, m.external_id,
         ])

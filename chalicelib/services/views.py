@@ -69,6 +69,7 @@ def campaign_view(campaign: CampaignModel, counts: dict[str, int] | None = None)
         "created_by": campaign.created_by,
         "updated_at": iso(campaign.updated_at),
         "launched_at": iso(campaign.launched_at),
+        "status_callback_url": campaign.status_callback_url,
         "cancelled_at": iso(campaign.cancelled_at),
         "consent": None if campaign.consent is None else {
             "by_key_id": campaign.consent.by_key_id,
@@ -110,4 +111,5 @@ def message_view(message: MessageModel) -> dict[str, Any]:
         "delivered_at": iso(message.delivered_at),
         "responded_at": iso(message.responded_at),
         "updated_at": iso(message.updated_at),
+        "external_id": message.external_id,
     }

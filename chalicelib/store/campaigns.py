@@ -253,6 +253,20 @@ def abandon_list(campaign: CampaignModel, list_id: int) -> None:
         release_list_writer(campaign, list_id)
 
 
+def finish_append(campaign: CampaignModel, list_id: int, accepted: int, now: float,
+                  conflict_message: str) -> None:
+    """Count the lines an append (JSON recipients) added and give the writer slot up, if the
+    campaign is still a DRAFT whose list is `list_id`, written by this append (Conflict
+    otherwise)."""
+    current = (CampaignModel.list_id == list_id if list_id else
+               CampaignModel.list_id.does_not_exist() | (CampaignModel.list_id == 0))
+    _update(campaign,
+            [CampaignModel.recipients_total.add(accepted), CampaignModel.list_writer.remove(),
+             CampaignModel.updated_at.set(now)],
+            (CampaignModel.status == "DRAFT") & current & _writes_list(list_id),
+            conflict_message)
+
+
 def release_list_writer(campaign: CampaignModel, list_id: int) -> None:
     """Give the writer slot up, if this store (of list `list_id`) still holds it."""
     with contextlib.suppress(Conflict):

@@ -85,7 +85,7 @@ def delete_campaign_messages(campaign_id: str) -> int:
 def pending_message(campaign_id: str, phone: str, *, brand_id: str, skill: str, channel: str,
                     line: int, text: str | None, variables: list[str] | None,
                     fallback_text: str | None, zones: Sequence[str], country: str | None,
-                    now: float, list_id: int) -> dict[str, Any]:
+                    now: float, list_id: int, external_id: str | None = None) -> dict[str, Any]:
     """A PENDING MessageModel item, serialised as MessageModel.serialize() would (a test checks
     it); written by hand because pynamodb's serialize costs ~0.3 ms an item, 30 s for 100k."""
     stamp = {"N": repr(now)}
@@ -103,7 +103,21 @@ def pending_message(campaign_id: str, phone: str, *, brand_id: str, skill: str, 
         item["fallback_text"] = {"S": fallback_text}
     if country is not None:
         item["country"] = {"S": country}
+    if external_id is not None:
+        item["external_id"] = {"S": external_id}
     return item
+
+
+def phones_in_list(campaign_id: str, phones: Sequence[str], list_id: int) -> set[str]:
+    """Which of `phones` are recipients of the campaign's list `list_id` (an appended line must
+    not overwrite one: messages are keyed (campaign, phone))."""
+    found: set[str] = set()
+    keys = [(campaign_id, phone) for phone in dict.fromkeys(phones)]
+    for item in MessageModel.batch_get(keys, consistent_read=True,
+                                       attributes_to_get=["phone", "list_id"]):
+        if int(item.list_id or 0) == list_id:
+            found.add(item.phone)
+    return found
 
 
 def put_pending(items: list[dict[str, Any]], progress: Callable[[int], None] | None = None,

@@ -196,6 +196,9 @@ class CampaignModel(Model):
     # list it belongs to; the counts above, the pages and launch are about this list only.
     list_id = NumberAttribute(default=0)
     list_writer = ListWriterAttribute(null=True)  # a list is being stored
+    # Signed message.* events of this campaign (issue 16.6, services/webhooks_out.py).
+    status_callback_url = UnicodeAttribute(null=True)
+    status_callback_secret = UnicodeAttribute(null=True)
     consent = ConsentAttribute(null=True)
     upload = UploadAttribute(null=True)
     created_by = UnicodeAttribute(default="")
@@ -283,6 +286,7 @@ class MessageModel(Model):
     responded_at = NumberAttribute(null=True)
     # The consumer opted out after receiving this message (analytics: opt-outs / received).
     opted_out_at = NumberAttribute(null=True)
+    external_id = UnicodeAttribute(null=True)  # the integrator's id (JSON recipients, issue 16)
     due_index = MessageDueIndex()
     phone_index = MessagePhoneIndex()
     sid_index = MessageSidIndex()

@@ -3,6 +3,7 @@ import { ApiError, api, download, get, post, session } from "./api.js";
 import { analyticsPage, campaignAnalytics } from "./analytics.js";
 import { optOutsPage, templatesPage } from "./admin.js";
 import { settingsPage, smsTemplatesSection } from "./lp.js";
+import { endpointsPage } from "./endpoints.js";
 import { badge, failure, h, heading, isCurrent, newToken, notice, pct, perSecond, setMain, table, useBrand, when,
   put } from "./ui.js";
 import { wizardPage } from "./wizard.js";
@@ -310,7 +311,7 @@ function brandSettings() {
 
 // Pages only some roles may use, and a read that tells whether this key may: a page or menu
 // item the key may not use is not shown (the API would answer 403).
-const RESTRICTED = { optouts: "optouts?limit=1", settings: "api-client" };
+const RESTRICTED = { optouts: "optouts?limit=1", settings: "api-client", endpoints: "event-endpoints" };
 let accessLoaded = null;
 function pageAccess() {
   if (!accessLoaded) {
@@ -350,6 +351,7 @@ export function route() {
     templates: () => templatesPage(token).then(() => (isCurrent(token) ? smsTemplatesSection() : null)),
     settings: () => settingsPage(token),
     optouts: () => optOutsPage(token),
+    endpoints: () => endpointsPage(token),
     campaigns: () => (parts[1] ? campaignPage(token, decodeURIComponent(parts[1])) : landingPage(token)),
     signin: () => { location.hash = "#/"; },
   };

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,9 +56,22 @@ def _campaign(body: dict[str, Any], patch: bool) -> None:
         body["name"] = "Renamed"
 
 
+def _recipients(body: dict[str, Any]) -> None:
+    # JSON recipients: numbers of the numbering plan, each new (a number already in the list
+    # is a line error), the campaign's own text (an SMS campaign of the demo brand).
+    for recipient in body.get("recipients") or []:
+        if isinstance(recipient, dict):
+            recipient["phone"] = f"+1212{random.randint(2_000_000, 9_999_999)}"
+            recipient.pop("variables", None)
+            recipient.pop("text", None)
+
+
 def _body(method: str, path: str, body: dict[str, Any]) -> None:
     if path in ("/campaigns", "/campaigns/{campaign_id}"):
         _campaign(body, patch=method == "PATCH")
+        body.pop("status_callback_url", None)  # the integrator's own server, not a made-up one
+    elif path == "/campaigns/{campaign_id}/recipients":
+        _recipients(body)
     elif path == "/recipients/parse":
         body["channel"], body["text"] = "sms", body.get("text") or "Hello"
         body.pop("template_id", None)
@@ -104,4 +118,7 @@ def map_case(ctx: Any, case: Any) -> Any:
         _query(path, case.query)
     if "phone" in (case.path_parameters or {}):
         case.path_parameters["phone"] = _phone()
+    if isinstance(case.headers, dict) and "Idempotency-Key" in case.headers:
+        # an integrator gives each new request a new key (a reused one is refused with 422)
+        case.headers["Idempotency-Key"] = str(uuid.uuid4())
     return case

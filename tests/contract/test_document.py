@@ -108,14 +108,19 @@ def test_the_request_examples_are_valid_for_the_api_and_the_document(
     checked = 0
     for (method, path), op in openapi.OPERATIONS.items():
         content = doc["paths"][path][method.lower()].get("requestBody", {}).get("content", {})
+        for media in content.values():  # each media type's examples, by its schema
+            schema = {**media["schema"], "components": doc["components"]}
+            for example in media.get("examples", {}).values():
+                jsonschema.Draft202012Validator(schema).validate(example["value"])
         for example in op.examples.values():
-            for media in content.values():
-                schema = {**media["schema"], "components": doc["components"]}
-                jsonschema.Draft202012Validator(schema).validate(example)
             if op.body is not None and method != "PATCH":
                 parse_body(op.body, json.dumps(example))
             if op.lp and method == "POST" and "/campaign" in path:
                 lp_schemas.parse_create(example)
+            checked += 1
+        for example in op.json_examples.values():
+            assert op.json_body is not None
+            parse_body(op.json_body, json.dumps(example))
             checked += 1
     assert checked >= 6
 

@@ -276,7 +276,8 @@ def test_stream_batches_that_keep_failing_are_kept_not_skipped(
                if res["Type"] == "AWS::Serverless::Function"
                for event in res["Properties"].get("Events", {}).values()
                if event["Type"] == "DynamoDB"]
-    assert {name for name, _ in readers} == {"AggregateMetrics", "MatchStatusCallbacks"}
+    assert {name for name, _ in readers} == {"AggregateMetrics", "MatchStatusCallbacks",
+                                             "PublishMessageEvents"}
     destination = {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
     for name, props in readers:
         assert props["BisectBatchOnFunctionError"] is True

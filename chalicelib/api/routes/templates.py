@@ -1,4 +1,5 @@
-"""WhatsApp templates: created and submitted by admins, read by the campaign wizard."""
+"""WhatsApp templates: created and submitted by admins and campaign managers, read by the
+campaign wizard."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ TEMPLATE_STATUSES = ("DRAFT", "PENDING", "APPROVED", "REJECTED", "PAUSED", "DISA
 @routes.route("/templates", methods=["POST"])
 def create_template() -> Response:
     principal = routes.principal(auth.TEMPLATE_ROLES)
-    payload = parse_body(TemplateIn, routes.request().raw_body)
-    return Response(body=templates.create(principal, payload), status_code=201)
+    return routes.once(principal, lambda: Response(body=templates.create(
+        principal, parse_body(TemplateIn, routes.request().raw_body)), status_code=201))
 
 
 @routes.route("/templates", methods=["GET"])
