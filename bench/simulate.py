@@ -52,6 +52,7 @@ VISIBILITY_TIMEOUT = 180.0
 RECONCILE_AFTER = 2 * GATEWAY_TIMEOUT + 30.0  # + half the one-minute sweep, on average
 ACCOUNT_CONCURRENCY = 100  # in-flight requests per gateway account before it answers 429
 POLL_SECONDS = 0.02
+TARGET_RATE = 2000.0  # messages/s across brands (issue 15.3)
 WAKE_JITTER = 0.001  # mean lateness of a thread waking for its slot (exponential)
 
 
