@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from typing import Any
 
 import pytest
 
@@ -35,10 +36,10 @@ def test_a_commit_between_read_and_write_cancels_the_transaction_and_the_code_re
     intervals = {"sender#s": 0.01}
     limits.reserve_within(intervals, 1, clock, 10.0, ddb=ddb)
     real_get = ddb.transact_get_items
-    interfered = []
+    interfered: list[bool] = []
 
-    def get_then_another_consumer_commits(**kwargs: object) -> dict[str, object]:
-        out = real_get(**kwargs)  # type: ignore[arg-type]
+    def get_then_another_consumer_commits(TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        out = real_get(TransactItems=TransactItems)
         if not interfered:  # another consumer reserves right after this one read
             interfered.append(True)
             clock.now += 0.001
