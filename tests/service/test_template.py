@@ -191,9 +191,11 @@ def test_send_consumer_concurrency_is_sized_for_the_senders_capacity(
     assert concurrency == {"Ref": "SendConsumerConcurrency"}
     parameter = template["Parameters"]["SendConsumerConcurrency"]
     assert sized_concurrency(TARGET_RATE, source["BatchSize"]) <= parameter["Default"] <= 1000
+    assert source["BatchSize"] * parameter["Default"] >= 10 * TARGET_RATE
     assert parameter["MinValue"] >= 2  # Lambda's minimum for SQS maximum concurrency
     jobs = template["Resources"]["RunJobs"]["Properties"]["Events"]["RunJobsSqsEventSource"]
     assert jobs["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 10
+    assert source["BatchSize"] <= 10 or source["MaximumBatchingWindowInSeconds"] >= 1
 
 
 def test_ops_alarms_watch_dlqs_errors_throttles_and_stream_age(

@@ -76,8 +76,9 @@ def test_the_fair_queue_serves_a_quiet_brand_before_a_noisy_brands_backlog() -> 
 
 
 def test_consumers_are_sized_from_the_senders_capacity() -> None:
-    assert sim.sized_concurrency(sim.TARGET_RATE, 10) == 300
-    assert sim.sized_concurrency(10.0, 10) == 2
+    assert sim.sized_concurrency(sim.TARGET_RATE) == 90  # batches of 100, ~3 s each
+    assert sim.sized_concurrency(sim.TARGET_RATE, 10, 1.0) == 300
+    assert sim.sized_concurrency(10.0) == 2
 
 
 @pytest.mark.parametrize("design", ["today", "proposed"])
@@ -90,7 +91,8 @@ def test_a_tiny_run_of_each_design(design: str) -> None:
     chosen = dataclasses.replace(chosen, prewarmed=True)
     run = sim.Simulation(chosen, [campaign], 20.0)
     run.run()
-    rate = sum(1 for t in campaign.sent if sim.START + 3 <= t < sim.START + 18) / 15.0
+    # (after the first batches: cold starts and the 1 s batching window)
+    rate = sum(1 for t in campaign.sent if sim.START + 9 <= t < sim.START + 19) / 10.0
     ceiling = 1.0 / dispatch.slot_interval(100.0, chosen.margin)
     assert rate <= ceiling * 1.01
     assert run.requests["dynamodb.UpdateItem"] >= 2 * len(campaign.sent)  # claim + record
@@ -98,4 +100,4 @@ def test_a_tiny_run_of_each_design(design: str) -> None:
         assert rate < 0.6 * ceiling
     else:
         assert rate >= 0.98 * 100.0 / (1 + 0.015) / (1 + dispatch.LAUNCH_SLACK)
-        assert max(late for _, late in campaign.lateness) <= 2.0
+        assert max(late for _, late in campaign.lateness) <= 4.0
