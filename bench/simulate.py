@@ -782,6 +782,16 @@ def table(results: list[tuple[Design, dict[str, Any]]]) -> str:
     return head + "\n".join(lines)
 
 
+PRICE_NOTE = """Prices (public, us-east-1, on demand): Lambda $0.20 per million requests and
+$0.0000166667 per GB-s (the send consumer at 512 MB, launch jobs at 1 GB); SQS standard $0.40 per
+million requests; DynamoDB on-demand $0.625 per million write request units and $0.125 per
+million read units (transactions count double); API Gateway REST $3.50 per million requests;
+EventBridge Scheduler $1.00 per million (the one-minute release schedule: negligible per
+message). The send path: fan-out, release, consumer, its poller's receive/delete. Status
+callbacks: two per message (sent, delivered), each an API request, a Lambda request, a read of
+the sid index and a write."""
+
+
 FINDINGS = """What the simulation showed, and what changed (before -> after in the table):
 
 - **Throughput.** Today's send consumer (5 concurrent batches of 10, each waiting for its
@@ -839,7 +849,7 @@ def main(argv: list[str] | None = None) -> None:
             "`proposed`: this design, from an idle event source (Lambda adds at most 300 "
             "concurrent batches a minute); `... scaled`: the same, its event source already at "
             "its maximum concurrency (a stage with steady traffic).", "", table(results), ""]
-    body += [FINDINGS, ""]
+    body += [FINDINGS, "", PRICE_NOTE, ""]
     for design, f in results:
         body.append(f"`{design.name}`: {design}. AWS requests per sent message (fan-out: "
                     "per scheduled message): "
