@@ -829,7 +829,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="a CI-sized run (10 brands, 60 s virtual); prints, writes nothing")
     parser.add_argument("--no-report", action="store_true", help="print, do not write")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    # `make bench` (bench/__main__.py) passes module names: only options are ours
+    args = parser.parse_args([a for a in sys.argv[1:] if a.startswith("--")]
+                             if argv is None else argv)
     brands, count, seconds = (10, 40, 60.0) if args.quick else (50, 200, 240.0)
     cap = capacity(scenario(brands, count, seconds))
     concurrency = sized_concurrency(cap)
