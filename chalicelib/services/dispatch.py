@@ -70,6 +70,7 @@ SLOT_LEAD_SECONDS = 0.05  # the first slot of a reservation, so its thread is th
 LATE_RETRIES = 3  # a send late for its slot reserves a new one this many times, then requeues
 SENDER_RATE_DEFAULTS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0, "whatsapp": 80.0}
 MAX_VALIDITY_SECONDS = 36000
+LAUNCH_SLACK = 0.005  # due instants this much further apart than slots: time to catch up
 OPT_OUT_RECHECK_SECONDS = 0.5  # a send waiting longer re-reads the opt-out this long before
 SEND_BUDGET_SECONDS = 10.0  # how long one invocation may wait for slots (Lambda timeout is 30 s)
 # Kept free at the end of an invocation: recording outcomes, giving back, re-queueing.
@@ -680,6 +681,17 @@ def slot_interval(rate: float, margin: float = 0.05) -> float:
     consecutive sends still span at least one second: no second holds more than ceil(rate).
     """
     return 1.0 / rate + margin / max(1, math.ceil(rate))
+
+
+def launch_rate(campaign_rate: float, sender: str | None, margin: float) -> float:
+    """The rate a launch spaces a campaign's due instants at: the campaign's, at most its
+    sender's, at the limiters' own spacing (slot_interval) plus LAUNCH_SLACK. A campaign paced
+    faster than its slots can be granted falls behind its schedule by the difference for as long
+    as it runs (5% of the elapsed time at the default margin), and one paced at exactly the
+    slots' rate never recovers a slot it lost (a late thread, a retry); found by
+    bench/simulate.py."""
+    rate = campaign_rate if not sender else min(campaign_rate, sender_rate(sender))
+    return 1.0 / (slot_interval(rate, margin) * (1.0 + LAUNCH_SLACK))
 
 
 def handle_batch(records: Sequence[tuple[str, str]],

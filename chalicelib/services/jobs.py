@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from typing import Any
 
+from chalicelib.config import get_settings
 from chalicelib.domain import scheduler
 from chalicelib.logging import logger
-from chalicelib.services import release
+from chalicelib.services import dispatch, release
 from chalicelib.store import brands, campaigns, messages
 
 NO_WINDOW = "the sending window never opens in all of the number's time zones"
+# The fan-out in stages: first the messages due within this many seconds are written and
+# released, then 4x as far each time, so the first sends never wait for a large campaign's
+# last rows to be written (issue 15.3: 100,000 rows took ~25 s to write before the first release).
+FIRST_STAGE_SECONDS = 2.0
+# The first due instant lies this far after the schedule is made: time to write and release the
+# first stage, so that the first message is on the queue when it is due, not after.
+LAUNCH_LEAD_SECONDS = 1.0
 
 
 def run(job: dict[str, Any]) -> None:
@@ -25,7 +34,12 @@ def run(job: dict[str, Any]) -> None:
 
 def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
     """Give every PENDING recipient its due instant, then release what is due soon."""
-    now = time.time() if now is None else now
+    began = time.time()
+    start = began if now is None else now
+
+    def clock() -> float:  # the job's clock: `now` advanced by the time the job has taken
+        return start + time.time() - began
+
     campaign = campaigns.get(brand_id, campaign_id)
     if campaign.status != "RUNNING":
         logger.info("launch job for a campaign that is not running",
@@ -47,12 +61,24 @@ def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
     pending.sort(key=lambda m: int(m.line or 0))
     window = scheduler.Window.parse(campaign.window_start, campaign.window_end)
     zones = [scheduler.safe_zones(m.zones or [], m.phone, brand.time_zone) for m in pending]
-    due = scheduler.schedule(zones, window, float(campaign.send_rate), now)
-    moved = messages.schedule_many(
-        campaign_id, [(m.phone, d) for m, d in zip(pending, due, strict=True)], now, NO_WINDOW,
-        campaign.skill)
+    rate = dispatch.launch_rate(float(campaign.send_rate), campaign.from_number,
+                                get_settings().send_rate_margin_seconds)
+    due = scheduler.schedule(zones, window, rate, clock() + LAUNCH_LEAD_SECONDS)
+    # Soonest first; None (the window never opens) last.
+    plan = sorted(zip((m.phone for m in pending), due, strict=True),
+                  key=lambda p: (p[1] is None, p[1] or 0.0))
+    instants = [d for _, d in plan if d is not None]
+    horizon = get_settings().release_horizon_seconds
+    moved, done, reach = 0, 0, LAUNCH_LEAD_SECONDS + FIRST_STAGE_SECONDS
+    while done < len(plan):
+        at = clock()
+        stop = (len(plan) if reach > horizon
+                else max(done + 1, bisect.bisect_left(instants, at + reach)))
+        moved += messages.schedule_many(campaign_id, plan[done:stop], at, NO_WINDOW,
+                                        campaign.skill)
+        release.release_messages(clock())
+        done, reach = stop, reach * 4
     logger.info("campaign scheduled", extra={"campaign_id": campaign_id, "messages": moved})
-    release.release_messages(now)
     campaigns.fanout_done(brand_id, campaign_id)  # else the release schedule asks again
     return moved
 

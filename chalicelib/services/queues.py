@@ -1,4 +1,8 @@
-"""SQS: the send queue (messages with a delay) and the control queue (jobs)."""
+"""SQS: the send queue (messages with a delay) and the control queue (jobs).
+
+Both are standard queues used as SQS fair queues: every message names its brand as its
+MessageGroupId, so a brand with a backlog (a 100,000-recipient campaign, a burst of launches)
+does not delay the other brands' messages (issue 15.3, bench/simulate.py)."""
 
 from __future__ import annotations
 
@@ -25,11 +29,7 @@ def send(queue_url: str, messages: Sequence[Outgoing]) -> None:
     sqs = aws.client("sqs")
     for start in range(0, len(messages), BATCH):
         chunk = messages[start:start + BATCH]
-        entries = [
-            {"Id": str(i), "MessageBody": json.dumps(m.body, separators=(",", ":")),
-             "DelaySeconds": max(0, min(MAX_DELAY_SECONDS, int(m.delay_seconds)))}
-            for i, m in enumerate(chunk)
-        ]
+        entries = [_entry(i, m) for i, m in enumerate(chunk)]
         response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
         failed = response.get("Failed") or []
         if failed:
@@ -37,6 +37,16 @@ def send(queue_url: str, messages: Sequence[Outgoing]) -> None:
             if len(retry) != len(failed):
                 raise RuntimeError(f"SQS refused messages: {failed}")
             send(queue_url, retry)
+
+
+def _entry(index: int, message: Outgoing) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Id": str(index), "MessageBody": json.dumps(message.body, separators=(",", ":")),
+        "DelaySeconds": max(0, min(MAX_DELAY_SECONDS, int(message.delay_seconds)))}
+    brand = message.body.get("brand_id")
+    if brand:
+        entry["MessageGroupId"] = str(brand)  # the tenant of the fair queue
+    return entry
 
 
 def send_messages(messages: Sequence[Outgoing]) -> None:

@@ -11,6 +11,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -36,16 +37,18 @@ def reserve(intervals: Mapping[str, float], count: int,
 
 
 def reserve_within(intervals: Mapping[str, float], count: int, clock: Callable[[], float],
-                   max_wait: float | None, lead: float = 0.0) -> tuple[float, float, int]:
+                   max_wait: float | None, lead: float = 0.0,
+                   ddb: Any | None = None) -> tuple[float, float, int]:
     """Like reserve(), but only the slots that start within `max_wait` seconds from now.
 
     Returns (first slot, gap, granted): `granted` (0..count) consecutive slots from `first`. When
     a limiter is booked further ahead (a sender shared with other campaigns), fewer or none are
     granted and nothing is taken for the rest; `first` then says when the next slot is free.
     `lead`: the earliest slot is this far from now (time for the caller to get to it).
+    `ddb`: the DynamoDB client (default: the stage's); bench/simulate.py passes a model of it.
     """
     table = get_settings().limits_table
-    ddb = aws.client("dynamodb")
+    ddb = aws.client("dynamodb") if ddb is None else ddb
     keys = sorted(intervals)
     gap = max(intervals.values())
     for attempt in range(MAX_TRIES):

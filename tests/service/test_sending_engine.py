@@ -436,3 +436,31 @@ def test_a_stop_stored_while_a_message_waits_for_its_slot_still_stops_it(
     assert [m["to"] for m in sandbox.sandbox.snapshot()] == [phones[0]]
     state = _state(cid)
     assert (state[phones[1]].status, state[phones[1]].error_code) == ("SKIPPED", "OPTED_OUT")
+
+
+def test_the_send_queue_is_a_fair_queue_with_the_brand_as_message_group(
+        api: Api, brand: Brand) -> None:
+    # Given a launched campaign (issue 15.3: one brand's backlog must not delay the others')
+    _purge_send_queue()
+    cid = _launched_campaign(api, brand, ["+12125550191"])
+    # When the consumer's poller receives its queue entry
+    got = aws.client("sqs").receive_message(
+        QueueUrl=get_settings().send_queue_url, MaxNumberOfMessages=10,
+        MessageSystemAttributeNames=["MessageGroupId"])
+    entries = [m for m in got.get("Messages") or [] if json.loads(m["Body"])["campaign_id"] == cid]
+    # Then it names the brand as its message group (SQS fair queues)
+    assert entries and all(m["Attributes"].get("MessageGroupId") == brand.brand_id
+                           for m in entries)
+
+
+def test_launch_spaces_due_instants_as_the_limiters_grant_slots(
+        api: Api, brand: Brand) -> None:
+    # Given a campaign at 50/s, launched (issue 15.3: due instants 1/rate apart while the
+    # limiters grant a slot every slot_interval fell 5% of the elapsed time behind schedule)
+    phones = [f"+1212555{n:04d}" for n in range(200, 212)]
+    cid = _launched_campaign(api, brand, phones, rate=50)
+    due = sorted(float(m.due_at or 0) for m in _state(cid).values())
+    # Then consecutive due instants are at least the limiters' spacing apart, and no further
+    gap = dispatch.slot_interval(50, get_settings().send_rate_margin_seconds)
+    gaps = [b - a for a, b in zip(due, due[1:], strict=False)]
+    assert all(gap - 1e-6 <= g <= gap + 1e-3 for g in gaps), (gap, gaps)

@@ -178,23 +178,24 @@ def test_every_event_source_is_readable_by_its_functions_role(
     assert checked >= 3
 
 
-def test_send_consumer_concurrency_matches_the_sender_limits(
+def test_send_consumer_concurrency_is_sized_for_the_senders_capacity(
         packaged: tuple[Path, dict[str, Any]]) -> None:
-    from chalicelib.domain.brand_rules import SENDER_RATE_DEFAULTS
+    from bench.simulate import TARGET_RATE, sized_concurrency
 
     _, template = packaged
     source = template["Resources"]["SendMessages"]["Properties"]["Events"][
         "SendMessagesSqsEventSource"]["Properties"]
+    # A parameter of the stack (issue 15.3): 5 consumers x 10 capped every brand together near
+    # 100 messages/s; bench/simulate.py sizes it from the senders' capacity (Little's law).
     concurrency = source["ScalingConfig"]["MaximumConcurrency"]
-    batch = source["BatchSize"]
-    # Little's law: to keep the fastest sender (short code, 100/s) busy with sends that take up
-    # to half a second at the gateway, rate x latency sends must be in flight; each consumer
-    # holds at most one batch. More consumers than that only reserve slots ahead and requeue.
-    in_flight_needed = max(SENDER_RATE_DEFAULTS.values()) * 0.5
-    assert 2 <= concurrency <= 10  # 2 is Lambda's minimum for SQS maximum concurrency
-    assert concurrency * batch >= in_flight_needed
+    assert concurrency == {"Ref": "SendConsumerConcurrency"}
+    parameter = template["Parameters"]["SendConsumerConcurrency"]
+    assert sized_concurrency(TARGET_RATE, source["BatchSize"]) <= parameter["Default"] <= 1000
+    assert source["BatchSize"] * parameter["Default"] >= 10 * TARGET_RATE
+    assert parameter["MinValue"] >= 2  # Lambda's minimum for SQS maximum concurrency
     jobs = template["Resources"]["RunJobs"]["Properties"]["Events"]["RunJobsSqsEventSource"]
-    assert jobs["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 2
+    assert jobs["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 10
+    assert source["BatchSize"] <= 10 or source["MaximumBatchingWindowInSeconds"] >= 1
 
 
 def test_ops_alarms_watch_dlqs_errors_throttles_and_stream_age(
