@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -212,6 +213,10 @@ class Lag:
         self.seconds.append(now - reached)
 
 
+def _say(text: str) -> None:
+    print(f"[campaign_100k] {text}", file=sys.stderr, flush=True)
+
+
 def _wait(predicate: Callable[[], Any], timeout: float, every: float = POLL_SECONDS) -> Any:
     deadline = time.time() + timeout
     while True:
@@ -251,6 +256,7 @@ def run_100k(stack: Any, http: Any, demo: dict[str, Any], truth: StreamTruth) ->
 
     assert _wait(stored, TIMEOUT_SECONDS), f"not stored: {truth.counts(cid)}"
     stored_seconds = time.time() - began
+    _say(f"stored {ROWS} in {stored_seconds:.1f} s; lag so far {max(lag.seconds, default=0):.1f} s")
     probe.stopping.set()
     probe.join()
 
@@ -279,6 +285,7 @@ def run_100k(stack: Any, http: Any, demo: dict[str, Any], truth: StreamTruth) ->
 
     assert _wait(waiting, TIMEOUT_SECONDS), f"not scheduled: {truth.counts(cid)}"
     scheduled_seconds = time.time() - began
+    _say(f"scheduled in {scheduled_seconds:.1f} s")
     return {
         "stored_s": stored_seconds, "scheduled_s": scheduled_seconds,
         "lag_rows": max(store_lag.rows + lag.rows), "lag_s": max(store_lag.seconds + lag.seconds),
