@@ -42,6 +42,28 @@ class QuietHandler(MotoRequestHandler):
         return
 
 
+class FairLock:
+    """A lock handed over in arrival order: under a busy table no request waits behind an
+    unbounded stream of later ones (threading.Lock lets the releasing thread take it again)."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition(threading.Lock())
+        self._next = 0
+        self._serving = 0
+
+    def acquire(self) -> None:
+        with self._turns:
+            ticket = self._next
+            self._next += 1
+            while ticket != self._serving:
+                self._turns.wait()
+
+    def release(self) -> None:
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
 class SerialisedDynamoDB:
     """DynamoDB (and DynamoDB Streams) requests applied one at a time *per table*.
 
@@ -56,13 +78,13 @@ class SerialisedDynamoDB:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.lock = threading.Lock()  # guards `locks`
-        self.locks: dict[str, threading.Lock] = {}
+        self.locks: dict[str, FairLock] = {}
 
-    def _locks(self, tables: list[str] | None) -> list[threading.Lock]:
+    def _locks(self, tables: list[str] | None) -> list[FairLock]:
         with self.lock:
             if tables is None:
                 return [self.locks[name] for name in sorted(self.locks)]
-            return [self.locks.setdefault(name, threading.Lock()) for name in sorted(tables)]
+            return [self.locks.setdefault(name, FairLock()) for name in sorted(tables)]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         target = environ.get("HTTP_X_AMZ_TARGET", "")

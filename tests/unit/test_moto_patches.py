@@ -13,10 +13,9 @@ from typing import Any
 from unittest import mock
 
 import boto3
+import moto.dynamodb.models as dynamodb_models
 import pytest
 from botocore.config import Config
-
-import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models.table import Table
 from moto.moto_server import werkzeug_app
 
