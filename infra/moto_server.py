@@ -15,10 +15,10 @@ import io
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -93,23 +93,38 @@ class SerialisedDynamoDB:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
-        locks = self._locks(tables_named(target, body))
+        tables = tables_named(target, body)
+        locks = self._locks(tables)
+        began = time.monotonic()
         for lock in locks:
             lock.acquire()
+        held = time.monotonic()
         try:
             # Materialise the body while holding the locks.
             return list(self.app(environ, start_response))
         finally:
             for lock in reversed(locks):
                 lock.release()
+            done = time.monotonic()
+            if SLOW_SECONDS and done - began > SLOW_SECONDS:
+                log.warning("slow DynamoDB request %s on %s: waited %.1f s, held %.1f s",
+                            target, tables, held - began, done - held)
 
 
-_STREAM_TABLE = re.compile(r":table/([^/]+)/stream/")
+# MOTO_SLOW_SECONDS=n: log each DynamoDB request that took longer (waiting + applying).
+SLOW_SECONDS = float(os.environ.get("MOTO_SLOW_SECONDS") or 0)
+log = logging.getLogger("proactive.moto")
+
 
 
 def tables_named(target: str, body: bytes) -> list[str] | None:
     """The tables a DynamoDB or Streams request reads or writes; None: not known (all)."""
     operation = target.split(".", 1)[-1]
+    if target.startswith("DynamoDBStreams_"):
+        # Stream reads hold no lock: records are only ever appended, a transaction's all at
+        # once when it succeeds (_staged_stream_records), and reading them (moto serialises
+        # each attribute by the API model) was what kept the messages table busy.
+        return []
     if operation in ("ListTables", "DescribeLimits", "DescribeEndpoints", "ListStreams"):
         return []  # reads the dict of tables only
     try:
@@ -124,10 +139,6 @@ def tables_named(target: str, body: bytes) -> list[str] | None:
         names = {op.get("TableName") for entry in request.get("TransactItems") or []
                  for op in entry.values() if isinstance(op, dict)}
         return None if not names or None in names else [str(n) for n in names]
-    for field in ("StreamArn", "ShardIterator"):
-        if field in request:
-            match = _STREAM_TABLE.search(str(request[field]))
-            return [match.group(1)] if match else None
     name = request.get("TableName")
     if isinstance(name, str) and not name.startswith("arn:") and operation not in (
             "CreateTable", "DeleteTable", "RestoreTableFromBackup",
@@ -228,7 +239,7 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         raise TransactionCanceledException(errors)
     # 2. The writes, after a copy of only the items they touch.
     saved: list[tuple[Any, Any, Any, Any]] = []
-    stream_lengths: dict[int, tuple[Any, int]] = {}
+    shards: dict[int, Any] = {}
     for op_type, table_name, key, _ in plan:
         if op_type == "ConditionCheck":
             continue
@@ -236,9 +247,9 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         hash_value, range_value = _item_key(table, key)
         saved.append((table, hash_value, range_value,
                       copy.deepcopy(table.get_item(hash_value, range_value))))
-        if table.stream_shard is not None:
-            stream_lengths.setdefault(id(table), (table.stream_shard,
-                                                  len(table.stream_shard.items)))
+        if table.stream_shard is not None and id(table) not in shards:
+            shards[id(table)] = table.stream_shard
+            table.stream_shard._staging = []
     failed_at = 0
     try:
         for position, (op_type, table_name, key, op) in enumerate(plan):
@@ -262,13 +273,39 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
     except Exception as error:
         for table, hash_value, range_value, item in reversed(saved):
             _restore_item(table, hash_value, range_value, item)
-        for shard, length in stream_lengths.values():
-            del shard.items[length:]
+        for shard in shards.values():
+            del shard._staging  # its records are dropped, never seen by a reader
         if isinstance(error, (MultipleTransactionsException, MockValidationException)):
             raise
         failed: list[Any] = [(None, None, None)] * len(plan)
         failed[failed_at] = (type(error).__name__, str(error), None)
         raise TransactionCanceledException(failed) from error
+    for shard in shards.values():  # all of the transaction's records at once
+        staged = shard._staging
+        del shard._staging
+        shard.items.extend(staged)
+
+
+def _staged_stream_records() -> None:
+    """StreamShard.add keeps a transaction's records aside (shard._staging) until it commits."""
+    from moto.dynamodb.models.table import StreamRecord, StreamShard
+
+    if getattr(StreamShard, "_staged", False):
+        return
+    original = StreamShard.add
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        staging = getattr(self, "_staging", None)
+        if staging is None:
+            original(self, old, new)
+            return
+        view = self.table.stream_specification["StreamViewType"]
+        event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+        seq = len(self.items) + len(staging) + self.starting_sequence_number
+        staging.append(StreamRecord(self.table, view, event, old, new, seq))
+
+    StreamShard.add = add  # type: ignore[method-assign]
+    StreamShard._staged = True  # type: ignore[attr-defined]
 
 
 # --- queries that read the partition or the index, not the whole table ---------------------------
@@ -392,6 +429,7 @@ def _partition_queries() -> None:
     DynamoDBBackend.update_item = patched_update  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     Table._partition_queries = True  # type: ignore[attr-defined]
+    _staged_stream_records()
 
 
 # --- CORS as AWS answers it -------------------------------------------------------------------
