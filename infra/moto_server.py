@@ -247,9 +247,10 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         hash_value, range_value = _item_key(table, key)
         saved.append((table, hash_value, range_value,
                       copy.deepcopy(table.get_item(hash_value, range_value))))
-        if table.stream_shard is not None and id(table) not in shards:
+        if table.stream_shard is not None:
             shards[id(table)] = table.stream_shard
-            table.stream_shard._staging = []
+    for shard in shards.values():  # set last: nothing above may leave a shard staging
+        shard._staging = []
     failed_at = 0
     try:
         for position, (op_type, table_name, key, op) in enumerate(plan):
