@@ -10,11 +10,15 @@ consumers that would fake lost updates and double sends that AWS never produces,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import logging
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -38,79 +42,395 @@ class QuietHandler(MotoRequestHandler):
         return
 
 
+class FairLock:
+    """A lock handed over in arrival order: under a busy table no request waits behind an
+    unbounded stream of later ones (threading.Lock lets the releasing thread take it again)."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition(threading.Lock())
+        self._next = 0
+        self._serving = 0
+
+    def acquire(self) -> None:
+        with self._turns:
+            ticket = self._next
+            self._next += 1
+            while ticket != self._serving:
+                self._turns.wait()
+
+    def release(self) -> None:
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
 class SerialisedDynamoDB:
+    """DynamoDB (and DynamoDB Streams) requests applied one at a time *per table*.
+
+    moto is not safe for two requests on one table at once (a conditional write reads, checks
+    and writes in three steps; a query iterates the table's dicts), but it is for requests on
+    different tables: they share nothing but the dict of tables, which only CreateTable and
+    DeleteTable change. So each request holds the locks of the tables it names (in name order,
+    so two requests never wait for each other crosswise); one that names none we know of holds
+    them all. A page's GET then no longer waits behind a 100k-row list being written to the
+    messages table, nor the stream aggregation behind the fan-out."""
+
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # guards `locks`
+        self.locks: dict[str, FairLock] = {}
+
+    def _locks(self, tables: list[str] | None) -> list[FairLock]:
+        with self.lock:
+            if tables is None:
+                return [self.locks[name] for name in sorted(self.locks)]
+            return [self.locks.setdefault(name, FairLock()) for name in sorted(tables)]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if target.startswith(_SERIALISED_TARGETS):
-            with self.lock:
-                # Materialise the body while holding the lock.
-                return list(self.app(environ, start_response))
-        return self.app(environ, start_response)
-
-
-# --- one table copy per transaction (analytics) ---------------------------------------------------
-# moto backs up a table before a transaction by deep-copying it once per *item* of the
-# moto 5.2's TransactWriteItems deep-copies the whole table once per item of the
-# transaction: a 100-item transaction on a table of N items costs 100 x N item copies, which made
-# stream-aggregation transactions (markers + counters) take seconds once the metrics table held a
-# few thousand markers. One copy per table and transaction is all the undo needs. Safe because
-# DynamoDB requests are serialised (above), so the swapped module global is ours alone meanwhile.
-
-class _CopyEachTableOnce:
-    def __init__(self, table_type: type) -> None:
-        import copy
-
-        self._copy, self._table_type = copy, table_type
-        self._copies: dict[int, Any] = {}
-
-    def deepcopy(self, value: Any) -> Any:
-        if not isinstance(value, self._table_type):
-            return self._copy.deepcopy(value)
-        if id(value) not in self._copies:
-            self._copies[id(value)] = self._copy.deepcopy(value)
-        return self._copies[id(value)]
-
-
-def _keep_stream_objects(tables: dict[str, Any], shards: dict[str, Any]) -> None:
-    """A failed transaction restores its tables from copies, stream included: a shard iterator
-    taken before it would go on reading the old stream object, with the failed transaction's
-    records in it, and skip the real records written at the same sequence numbers after. Keep
-    the one stream object, holding the restored records."""
-    for name, shard in shards.items():
-        table = tables.get(name)
-        if table is None or table.stream_shard is None or table.stream_shard is shard:
-            continue
-        shard.items = table.stream_shard.items
-        shard.table = table
-        table.stream_shard = shard
-
-
-def _copy_each_table_once() -> None:
-    from moto.dynamodb import models
-    from moto.dynamodb.models.table import Table
-
-    backend = models.DynamoDBBackend
-    if getattr(backend, "_copies_each_table_once", False):
-        return
-    original = backend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: Any) -> Any:
-        saved = models.copy  # type: ignore[attr-defined]
-        shards = {name: table.stream_shard for name, table in self.tables.items()
-                  if table.stream_shard is not None}
-        models.copy = _CopyEachTableOnce(Table)  # type: ignore[attr-defined]
+        if not target.startswith(_SERIALISED_TARGETS):
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        tables = tables_named(target, body)
+        locks = self._locks(tables)
+        began = time.monotonic()
+        for lock in locks:
+            lock.acquire()
+        held = time.monotonic()
         try:
-            return original(self, transact_items)
+            # Materialise the body while holding the locks.
+            return list(self.app(environ, start_response))
         finally:
-            models.copy = saved  # type: ignore[attr-defined]
-            _keep_stream_objects(self.tables, shards)
+            for lock in reversed(locks):
+                lock.release()
+            done = time.monotonic()
+            if SLOW_SECONDS and done - began > SLOW_SECONDS:
+                log.warning("slow DynamoDB request %s on %s: waited %.1f s, held %.1f s",
+                            target, tables, held - began, done - held)
 
-    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    backend._copies_each_table_once = True  # type: ignore[attr-defined]
+
+# MOTO_SLOW_SECONDS=n: log each DynamoDB request that took longer (waiting + applying).
+SLOW_SECONDS = float(os.environ.get("MOTO_SLOW_SECONDS") or 0)
+log = logging.getLogger("proactive.moto")
+
+
+
+def tables_named(target: str, body: bytes) -> list[str] | None:
+    """The tables a DynamoDB or Streams request reads or writes; None: not known (all)."""
+    operation = target.split(".", 1)[-1]
+    if target.startswith("DynamoDBStreams_"):
+        # Stream reads hold no lock: records are only ever appended, a transaction's all at
+        # once when it succeeds (_staged_stream_records), and reading them (moto serialises
+        # each attribute by the API model) was what kept the messages table busy.
+        return []
+    if operation in ("ListTables", "DescribeLimits", "DescribeEndpoints", "ListStreams"):
+        return []  # reads the dict of tables only
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    if not isinstance(request, dict):
+        return None
+    if operation in ("BatchWriteItem", "BatchGetItem"):
+        return list(request.get("RequestItems") or {}) or None
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        names = {op.get("TableName") for entry in request.get("TransactItems") or []
+                 for op in entry.values() if isinstance(op, dict)}
+        return None if not names or None in names else [str(n) for n in names]
+    name = request.get("TableName")
+    if isinstance(name, str) and not name.startswith("arn:") and operation not in (
+            "CreateTable", "DeleteTable", "RestoreTableFromBackup",
+            "RestoreTableToPointInTime", "ImportTable"):
+        return [name]
+    return None
+
+
+# --- transactions undo only what they wrote -------------------------------------------------------
+# moto 5.2's TransactWriteItems deep-copies every table it touches (once per item of the
+# transaction) before writing, and puts the copies back if any item fails: a 100-item transaction
+# on a table of N items costs 100 x N item copies (the launch fan-out on a 100k list: ~10^9). The
+# same semantics cheaper: first every item's condition is checked (the items of a transaction are
+# distinct, so a check cannot depend on another item's write), and a transaction with a failed
+# check writes nothing at all; only then are the writes applied, after a copy of just the items
+# they touch, put back (with the stream records they added removed) should a write fail
+# validation. Safe because each table's requests are serialised (above).
+
+def _item_key(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    hash_value = DynamoType(key[table.hash_key_attr])
+    range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    return hash_value, range_value
+
+
+def _restore_item(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    if range_value is not None:
+        if item is None:
+            table.items.get(hash_value, {}).pop(range_value, None)
+        else:
+            table.items[hash_value][range_value] = item
+    elif item is None:
+        table.items.pop(hash_value, None)
+    else:
+        table.items[hash_value] = item
+    _mark_dirty(table, hash_value, range_value)
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    import copy
+
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen: set[tuple[str, str]] = set()
+    errors: list[Any] = []
+    plan: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+    # 1. Every condition, nothing written.
+    for entry in transact_items:
+        if len(entry) > 1:
+            raise TransactWriteSingleOpException
+        original_item = None
+        try:
+            op_type, op = next(iter(entry.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            if op_type == "Put":
+                table = self.get_table(table_name)
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            unique = (str(table_name), str(dict(sorted(key.items()))))
+            if unique in seen:
+                raise MultipleTransactionsException()
+            seen.add(unique)
+            current = self.get_item(table_name, key)
+            condition = op.get("ConditionExpression")
+            if condition is not None:
+                check = get_filter_expression(condition, op.get("ExpressionAttributeNames"),
+                                              op.get("ExpressionAttributeValues"))
+                if not check.expr(current):
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+            plan.append((op_type, table_name, key, op))
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            raise
+        except ConditionalCheckFailed as error:
+            errors.append(("ConditionalCheckFailed", str(error.message), original_item))
+        except Exception as error:  # noqa: BLE001 - moto reports each item's error
+            errors.append((type(error).__name__, str(error), original_item))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    # 2. The writes, after a copy of only the items they touch.
+    saved: list[tuple[Any, Any, Any, Any]] = []
+    shards: dict[int, Any] = {}
+    for op_type, table_name, key, _ in plan:
+        if op_type == "ConditionCheck":
+            continue
+        table = self.get_table(table_name)
+        hash_value, range_value = _item_key(table, key)
+        saved.append((table, hash_value, range_value,
+                      copy.deepcopy(table.get_item(hash_value, range_value))))
+        if table.stream_shard is not None:
+            shards[id(table)] = table.stream_shard
+    for shard in shards.values():  # set last: nothing above may leave a shard staging
+        shard._staging = []
+    failed_at = 0
+    try:
+        for position, (op_type, table_name, key, op) in enumerate(plan):
+            failed_at = position
+            names, values = op.get("ExpressionAttributeNames"), op.get(
+                "ExpressionAttributeValues")
+            condition = op.get("ConditionExpression")
+            if op_type == "Put":
+                self.put_item(table_name, op["Item"], condition_expression=condition,
+                              expression_attribute_names=names,
+                              expression_attribute_values=values)
+            elif op_type == "Delete":
+                self.delete_item(table_name, key, condition_expression=condition,
+                                 expression_attribute_names=names,
+                                 expression_attribute_values=values)
+            elif op_type == "Update":
+                self.update_item(table_name, key, update_expression=op["UpdateExpression"],
+                                 condition_expression=condition,
+                                 expression_attribute_names=names,
+                                 expression_attribute_values=values)
+    except Exception as error:
+        for table, hash_value, range_value, item in reversed(saved):
+            _restore_item(table, hash_value, range_value, item)
+        for shard in shards.values():
+            del shard._staging  # its records are dropped, never seen by a reader
+        if isinstance(error, (MultipleTransactionsException, MockValidationException)):
+            raise
+        failed: list[Any] = [(None, None, None)] * len(plan)
+        failed[failed_at] = (type(error).__name__, str(error), None)
+        raise TransactionCanceledException(failed) from error
+    for shard in shards.values():  # all of the transaction's records at once
+        staged = shard._staging
+        del shard._staging
+        shard.items.extend(staged)
+
+
+def _staged_stream_records() -> None:
+    """StreamShard.add keeps a transaction's records aside (shard._staging) until it commits."""
+    from moto.dynamodb.models.table import StreamRecord, StreamShard
+
+    if getattr(StreamShard, "_staged", False):
+        return
+    original = StreamShard.add
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        staging = getattr(self, "_staging", None)
+        if staging is None:
+            original(self, old, new)
+            return
+        view = self.table.stream_specification["StreamViewType"]
+        event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+        seq = len(self.items) + len(staging) + self.starting_sequence_number
+        staging.append(StreamRecord(self.table, view, event, old, new, seq))
+
+    StreamShard.add = add  # type: ignore[method-assign]
+    StreamShard._staged = True  # type: ignore[attr-defined]
+
+
+# --- queries that read the partition or the index, not the whole table ---------------------------
+# moto 5.2's Table.query sorts every item of the table (all_items) for each query, on the table
+# or on an index, and keeps those of the partition: with 100k messages, each of the release
+# schedule's twenty due-index queries per tick and each page of a campaign's recipients cost a
+# sort of the whole table. Here a table query reads its partition only, and a GSI query the items
+# holding that index key value, from a map kept per table and brought up to date (the keys
+# written since) before each index query. moto's query then runs as before on those items.
+
+def _mark_dirty(table: Any, hash_value: Any, range_value: Any) -> None:
+    cache = getattr(table, "_gsi_cache", None)
+    if cache is not None:
+        cache["dirty"].add((hash_value, range_value))
+
+
+def _gsi_attrs(table: Any) -> list[str]:
+    attrs = []
+    for index in table.global_indexes:
+        hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+        if len(hashes) == 1:
+            attrs.append(hashes[0])
+    return attrs
+
+
+def _index_items(table: Any, attr: str, value: Any) -> list[Any]:
+    cache = getattr(table, "_gsi_cache", None)
+    if cache is None:
+        cache = {"entries": {a: {} for a in _gsi_attrs(table)}, "where": {}, "dirty": set()}
+        for item in _table_items(table):
+            cache["dirty"].add((item.hash_key, item.range_key))
+        table._gsi_cache = cache
+    entries, where, dirty = cache["entries"], cache["where"], cache["dirty"]
+    while dirty:
+        hash_value, range_value = pk = dirty.pop()
+        for name, old in where.pop(pk, {}).items():
+            entries[name].get(old, {}).pop(pk, None)
+        item = table.get_item(hash_value, range_value) if (
+            range_value is not None or not table.range_key_attr) else None
+        if item is None:
+            continue
+        placed = {}
+        for name in entries:
+            found = item.attrs.get(name)
+            if found is not None and found.type == "S":
+                entries[name].setdefault(found, {})[pk] = item
+                placed[name] = found
+        if placed:
+            where[pk] = placed
+    return list(entries.get(attr, {}).get(value, {}).values())
+
+
+def _table_items(table: Any) -> list[Any]:
+    if table.range_key_attr:
+        return [item for part in table.items.values() for item in part.values()]
+    return list(table.items.values())
+
+
+def _partition_queries() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import GlobalSecondaryIndex, Table
+
+    if getattr(Table, "_partition_queries", False):
+        return
+    query, put_item, delete_item = Table.query, Table.put_item, Table.delete_item
+    update_item = DynamoDBBackend.update_item
+
+    def candidates(table: Any, hash_key: Any, index_name: str | None,
+                   conditions: list[Any] | None) -> list[Any] | None:
+        if index_name is None:
+            if hash_key is None or not table.range_key_attr:
+                return None
+            return list(table.items.get(hash_key, {}).values())
+        index = next((i for i in table.global_indexes if i.name == index_name), None)
+        if not isinstance(index, GlobalSecondaryIndex) or not conditions or len(conditions) != 1:
+            return None
+        attr, value = conditions[0]
+        if attr not in _gsi_attrs(table) or [k["AttributeName"] for k in index.schema
+                                             if k["KeyType"] == "HASH"] != [attr]:
+            return None
+        if getattr(value, "type", None) != "S":
+            return None
+        return _index_items(table, attr, value)
+
+    def patched_query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        hash_key = args[0] if args else kwargs.get("hash_key")
+        index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+        found = candidates(self, hash_key, index_name, kwargs.get("hash_key_conditions"))
+        if found is None:
+            return query(self, *args, **kwargs)
+        self.all_items = lambda: found
+        try:
+            return query(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    def patched_put(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = put_item(self, *args, **kwargs)
+        _mark_dirty(self, item.hash_key, item.range_key)
+        return item
+
+    def patched_delete(self: Any, hash_key: Any, range_key: Any) -> Any:
+        try:
+            return delete_item(self, hash_key, range_key)
+        finally:
+            _mark_dirty(self, hash_key, range_key)
+
+    def patched_update(self: Any, table_name: str, key: dict[str, Any], *args: Any,
+                       **kwargs: Any) -> Any:
+        try:
+            return update_item(self, table_name, key, *args, **kwargs)
+        finally:
+            table = self.tables.get(table_name)
+            if table is not None and getattr(table, "_gsi_cache", None) is not None:
+                with contextlib.suppress(KeyError):
+                    _mark_dirty(table, *_item_key(table, key))
+
+    Table.query = patched_query  # type: ignore[method-assign]
+    Table.put_item = patched_put  # type: ignore[method-assign]
+    Table.delete_item = patched_delete  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = patched_update  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    Table._partition_queries = True  # type: ignore[attr-defined]
+    _staged_stream_records()
 
 
 # --- CORS as AWS answers it -------------------------------------------------------------------
@@ -148,7 +468,7 @@ def _cors_on_form_posts() -> None:
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        _copy_each_table_once()
+        _partition_queries()
         _cors_from_bucket_rules_only()
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self.server: BaseWSGIServer = make_server(host, port, app, threaded=True,

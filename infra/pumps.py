@@ -137,7 +137,9 @@ class StreamPump(Pump):
         self.sqs, self.failure_queue_url = sqs, failure_queue_url
         self.backoff_seconds = backoff_seconds
         self.positions: dict[str, str] = {}  # shard -> last sequence number delivered
+        self.iterators: dict[str, str] = {}  # shard -> the iterator after that record
         self.shard = ""  # the shard being delivered
+        self.shards: list[str] = []  # the stream's shards (one on moto; read once)
         self.failed_records = 0
 
     def run(self) -> None:
@@ -147,19 +149,23 @@ class StreamPump(Pump):
                     time.sleep(0.2)
             except Exception:
                 self.errors += 1
+                self.iterators.clear()  # start again from the positions delivered
                 log.exception("stream pump %s failed", self.handler)
                 time.sleep(0.5)
 
     def poll_once(self) -> int:
-        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"][
-            "Shards"]
+        if not self.shards:
+            self.shards = [shard["ShardId"] for shard in self.streams.describe_stream(
+                StreamArn=self.stream_arn)["StreamDescription"]["Shards"]]
         delivered = 0
-        for shard in shards:
-            shard_id = shard["ShardId"]
-            # A fresh iterator each poll, after the last record delivered: moto replaces a
-            # table's stream object when a transaction fails, orphaning older iterators.
+        for shard_id in self.shards:
+            # The iterator the last read returned (one request per poll, as Lambda reads a
+            # shard); a new one after the last record delivered when there is none.
             last = self.positions.get(shard_id)
-            if last is None:
+            iterator = self.iterators.pop(shard_id, "")
+            if iterator:
+                pass
+            elif last is None:
                 iterator = self.streams.get_shard_iterator(
                     StreamArn=self.stream_arn, ShardId=shard_id,
                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
@@ -171,6 +177,7 @@ class StreamPump(Pump):
             response = self.streams.get_records(ShardIterator=iterator,
                                                 Limit=self.config.batch_size)
             records = response.get("Records") or []
+            following = response.get("NextShardIterator") or ""
             if records:
                 for record in records:
                     record.setdefault("eventSourceARN", self.stream_arn)
@@ -182,6 +189,8 @@ class StreamPump(Pump):
                 self._deliver(records)
                 delivered += len(records)
                 self.positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+            if following and not self.stopping.is_set():
+                self.iterators[shard_id] = following
         return delivered
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:

@@ -50,7 +50,7 @@ def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
     # it was being stored) is deleted, never scheduled.
     list_id = int(campaign.list_id or 0)
     pending = []
-    for m in messages.iter_campaign(campaign_id, consistent=True):
+    for m in messages.iter_for_launch(campaign_id):
         if m.status != "PENDING":
             continue
         if messages.in_list(m, list_id):

@@ -6,9 +6,16 @@ records in the slowest tests."""
 from __future__ import annotations
 
 import importlib.metadata
+import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
+import boto3
 import moto.dynamodb.models as dynamodb_models
+import pytest
+from botocore.config import Config
 from moto.dynamodb.models.table import Table
 from moto.moto_server import werkzeug_app
 
@@ -25,11 +32,14 @@ def test_moto_is_the_version_the_patches_were_written_for() -> None:
 
 
 def test_each_patch_target_exists() -> None:
-    # _copy_each_table_once swaps the module's `copy` around transact_write_items.
-    assert hasattr(dynamodb_models, "copy") and hasattr(dynamodb_models.copy, "deepcopy")
-    assert callable(dynamodb_models.DynamoDBBackend.transact_write_items)
-    # _keep_stream_objects reads and replaces each table's stream shard.
-    assert "stream_shard" in Table.__init__.__code__.co_names
+    # _transact_write_items replaces moto's, writing through put_item/delete_item/update_item.
+    backend = dynamodb_models.DynamoDBBackend
+    for name in ("transact_write_items", "put_item", "delete_item", "update_item", "get_item"):
+        assert callable(getattr(backend, name))
+    # _partition_queries narrows all_items() for Table.query and keeps a map of each GSI.
+    assert "all_items" in Table.query.__code__.co_names or getattr(
+        Table, "_partition_queries", False)
+    assert {"items", "stream_shard", "global_indexes"} <= set(Table.__init__.__code__.co_names)
     # _cors_from_bucket_rules_only turns moto's allow-all CORS layer off.
     assert hasattr(werkzeug_app, "DISABLE_GLOBAL_CORS")
 
@@ -37,8 +47,145 @@ def test_each_patch_target_exists() -> None:
 def test_the_patches_apply_and_serialise_dynamodb() -> None:
     server = moto_server.MotoServer()
     try:
-        assert getattr(dynamodb_models.DynamoDBBackend, "_copies_each_table_once", False)
+        assert getattr(Table, "_partition_queries", False)
         assert werkzeug_app.DISABLE_GLOBAL_CORS is True
         assert isinstance(server.server.app, moto_server.SerialisedDynamoDB)
     finally:
         server.server.server_close()
+
+
+# --- behaviour of the patched emulator (in-process server, tables of their own) --------------
+
+@pytest.fixture(scope="module")
+def ddb() -> Iterator[Any]:
+    server = moto_server.MotoServer().start()
+    client = boto3.session.Session(region_name="us-east-1").client(
+        "dynamodb", endpoint_url=server.url, aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(read_timeout=10, retries={"max_attempts": 1}))
+    client.server = server
+    for name in ("patch-a", "patch-b"):
+        client.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                                  for n in ("pk", "sk", "shard")],
+            GlobalSecondaryIndexes=[{"IndexName": "shard-index", "KeySchema": [
+                {"AttributeName": "shard", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"}}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    yield client
+    server.stop()
+
+
+def _item(pk: str, sk: str, **attrs: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}, **{k: {"S": v} for k, v in attrs.items()}}
+
+
+def _shard(ddb: Any, table: str, shard: str) -> list[tuple[str, str]]:
+    items = ddb.query(TableName=table, IndexName="shard-index",
+                      KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "shard"},
+                      ExpressionAttributeValues={":s": {"S": shard}})["Items"]
+    return [(i["sk"]["S"], i.get("v", {}).get("S", "")) for i in items]
+
+
+def test_a_request_on_one_table_does_not_wait_for_another_tables(ddb: Any) -> None:
+    app = ddb.server.server.app
+    held = app._locks(["patch-a"])
+    for lock in held:
+        lock.acquire()
+    try:  # patch-a is busy (a long batch write, say): patch-b still answers at once
+        ddb.put_item(TableName="patch-b", Item=_item("p", "free"))
+        assert ddb.get_item(TableName="patch-b", Key=_item("p", "free"))["Item"]
+    finally:
+        for lock in held:
+            lock.release()
+
+
+def test_the_tables_a_request_names() -> None:
+    named = moto_server.tables_named
+    assert named("DynamoDB_20120810.GetItem", b'{"TableName": "t"}') == ["t"]
+    assert sorted(named("DynamoDB_20120810.BatchWriteItem",
+                        b'{"RequestItems": {"b": [], "a": []}}') or []) == ["a", "b"]
+    assert named("DynamoDB_20120810.TransactWriteItems",
+                 b'{"TransactItems": [{"Put": {"TableName": "t"}}]}') == ["t"]
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000"
+    assert named("DynamoDBStreams_20120810.GetRecords",
+                 json.dumps({"ShardIterator": arn + "|1|abc"}).encode()) == []
+    assert named("DynamoDB_20120810.CreateTable", b'{"TableName": "t"}') is None
+    assert named("DynamoDB_20120810.ExecuteStatement", b'{"Statement": "x"}') is None
+
+
+def test_a_transaction_with_a_failed_condition_writes_nothing_and_copies_no_table(
+        ddb: Any) -> None:
+    ddb.put_item(TableName="patch-a", Item=_item("t", "1", v="old", shard="s1"))
+    ddb.put_item(TableName="patch-a", Item=_item("t", "2", v="old", shard="s1"))
+    streams = boto3.session.Session(region_name="us-east-1").client(
+        "dynamodbstreams", endpoint_url=ddb.server.url, aws_access_key_id="testing",
+        aws_secret_access_key="testing")
+    arn = ddb.describe_table(TableName="patch-a")["Table"]["LatestStreamArn"]
+
+    def records() -> int:
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        return len(streams.get_records(ShardIterator=it, Limit=1000)["Records"])
+
+    before = records()
+    update = {"TableName": "patch-a", "UpdateExpression": "SET v = :n",
+              "ExpressionAttributeValues": {":n": {"S": "new"}, ":o": {"S": "old"}},
+              "ConditionExpression": "v = :o"}
+    with mock.patch.object(Table, "__deepcopy__", create=True,
+                           side_effect=AssertionError("the whole table was copied")):
+        with pytest.raises(ddb.exceptions.TransactionCanceledException) as failed:
+            ddb.transact_write_items(TransactItems=[
+                {"Update": {**update, "Key": _item("t", "1")}},
+                {"Update": {**update, "Key": _item("t", "2"), "ExpressionAttributeValues": {
+                    ":n": {"S": "new"}, ":o": {"S": "other"}}}}])
+        reasons = [r["Code"] for r in failed.value.response["CancellationReasons"]]
+        assert reasons == ["None", "ConditionalCheckFailed"]
+        assert records() == before  # no stream record of a write that did not happen
+        ddb.transact_write_items(TransactItems=[
+            {"Update": {**update, "Key": _item("t", "1")}},
+            {"Put": {"TableName": "patch-a", "Item": _item("t", "3", v="put", shard="s1")}}])
+    assert _shard(ddb, "patch-a", "s1") == [("1", "new"), ("2", "old"), ("3", "put")]
+    assert records() == before + 2
+
+
+def test_a_transaction_whose_write_fails_validation_is_undone(ddb: Any) -> None:
+    ddb.put_item(TableName="patch-b", Item=_item("u", "1", v="old"))
+    with pytest.raises(ddb.exceptions.ClientError):
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "patch-b", "Item": _item("u", "2", v="new")}},
+            {"Update": {"TableName": "patch-b", "Key": _item("u", "1"),
+                        "UpdateExpression": "SET v = :missing"}}])
+    items = ddb.query(TableName="patch-b", KeyConditionExpression="pk = :p",
+                      ExpressionAttributeValues={":p": {"S": "u"}})["Items"]
+    assert [(i["sk"]["S"], i["v"]["S"]) for i in items] == [("1", "old")]
+
+
+def test_queries_read_the_partition_and_the_index_as_writes_change_them(ddb: Any) -> None:
+    for n in range(5):
+        ddb.put_item(TableName="patch-b", Item=_item(f"q{n % 2}", f"{n}", v=f"{n}",
+                                                      shard="due"))
+    assert _shard(ddb, "patch-b", "due") == [(str(n), str(n)) for n in range(5)]
+    # an update moves an item off the index, a put onto it, a delete and a batch write too
+    ddb.update_item(TableName="patch-b", Key=_item("q0", "0"), UpdateExpression="REMOVE #s",
+                    ExpressionAttributeNames={"#s": "shard"})
+    ddb.update_item(TableName="patch-b", Key=_item("q1", "1"),
+                    UpdateExpression="SET #s = :s", ExpressionAttributeNames={"#s": "shard"},
+                    ExpressionAttributeValues={
+                        ":s": {"S": "later"}})
+    ddb.delete_item(TableName="patch-b", Key=_item("q0", "2"))
+    ddb.batch_write_item(RequestItems={"patch-b": [
+        {"PutRequest": {"Item": _item("q9", "9", v="9", shard="due")}}]})
+    ddb.transact_write_items(TransactItems=[{"Update": {
+        "TableName": "patch-b", "Key": _item("q0", "4"), "UpdateExpression": "SET v = :v",
+        "ExpressionAttributeValues": {":v": {"S": "four"}}}}])
+    assert _shard(ddb, "patch-b", "due") == [("3", "3"), ("4", "four"), ("9", "9")]
+    assert _shard(ddb, "patch-b", "later") == [("1", "1")]
+    page = ddb.query(TableName="patch-b", KeyConditionExpression="pk = :p AND sk >= :s",
+                     ExpressionAttributeValues={":p": {"S": "q0"}, ":s": {"S": "0"}}, Limit=1)
+    assert [i["sk"]["S"] for i in page["Items"]] == ["0"] and page.get("LastEvaluatedKey")
