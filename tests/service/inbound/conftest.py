@@ -86,8 +86,10 @@ def launch_and_drain(api: Api, brand: Brand, phones: list[str], **overrides: Any
     from chalicelib.services import jobs
     from tests.service.test_send_once import _drain_send_queue
 
+    schedule = {"send_rate": 50, "window": {"start": "00:00", "end": "24:00"},
+                **overrides.pop("schedule", {})}
     status, body = api.call("POST", "/campaigns", brand, json_body=campaign_body(
-        schedule={"send_rate": 50, "window": {"start": "00:00", "end": "24:00"}}, **overrides))
+        schedule=schedule, **overrides))
     assert status == 201, body
     cid = str(body["id"])
     status, body = api.call("POST", f"/campaigns/{cid}/recipients", brand,
