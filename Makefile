@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test unit lint package bench deploy clean onboard reconcile web chromium browser \
+.PHONY: run test unit lint package bench deploy clean onboard recount web chromium browser \
 	screenshots checkov
 
 # Two install levels in one venv: what `make run` needs (.run-installed), and on top of it the
@@ -36,11 +36,11 @@ checkov: $(CHECKOV_VENV)/.installed
 
 ## Start the local stack: moto server, API, event pumps, sandbox gateway (Ctrl-C stops it).
 run: $(VENV)/.run-installed web
-	$(PY) -m infra.run
+	$(PY) -m local.run
 
 ## The whole test suite: lint, types, unit, service (moto), end-to-end (local stack), template.
 test: $(VENV)/.installed web chromium checkov
-	$(PY) -m ruff check chalicelib app.py infra tests bench
+	$(PY) -m ruff check chalicelib app.py infra local ops tests bench
 	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
@@ -48,7 +48,7 @@ unit: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check chalicelib app.py infra tests bench
+	$(PY) -m ruff check chalicelib app.py infra local ops tests bench
 	$(PY) -m mypy
 
 ## Build the CloudFormation (SAM) template for AWS into dist/.
@@ -62,7 +62,7 @@ package: $(VENV)/.installed web
 ## be running); AWS=1 STAGE=prod for the stage's stack. E.g.
 ##   make onboard BRAND=acme NAME="Acme Inc." TIME_ZONE=America/New_York [SECRET_REF=/proactive/dev/...]
 onboard: $(VENV)/.run-installed
-	$(PY) -m infra.onboard --brand-id "$(BRAND)" --name "$(NAME)" \
+	$(PY) -m ops.onboard --brand-id "$(BRAND)" --name "$(NAME)" \
 	  --time-zone "$(or $(TIME_ZONE),America/New_York)" --stage $(STAGE) \
 	  $(if $(SECRET_REF),--gateway-secret-ref "$(SECRET_REF)") $(if $(AWS),--aws)
 
@@ -78,26 +78,27 @@ deploy: package
 	  $(if $(PUBLIC_BASE_URL),--parameter-overrides PublicBaseUrl=$(PUBLIC_BASE_URL))
 
 ## Recount the counters from the messages table of the running stack (or ENDPOINT=http://...).
-reconcile: $(VENV)/.run-installed
-	$(PY) -m infra.reconcile $(if $(ENDPOINT),--endpoint $(ENDPOINT))
+recount: $(VENV)/.run-installed
+	$(PY) -m ops.recount $(if $(ENDPOINT),--endpoint $(ENDPOINT)) $(if $(AWS),--aws)
 
 ## Benchmarks; results go to BENCHMARKS.md.
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache web/node_modules \
+	rm -rf $(VENV) $(CHECKOV_VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache chalicelib/web/npm/node_modules \
 	  chalicelib/web/vendor
 
 ## The web tool's third-party libraries (chart.js; swagger-ui-dist for /docs) into
 ## chalicelib/web/vendor/ (they deploy with the functions; not committed): the versions pinned in
-## web/package-lock.json, fetched with Python and checked against the lock's sha512 (no npm, no
-## root). To upgrade one: `cd web && npm install chart.js@X` (updates the lock), then `make web`.
+## chalicelib/web/npm/package-lock.json, fetched with Python and checked against the lock's
+## sha512 (no npm, no root). To upgrade one:
+##   cd chalicelib/web/npm && npm install --package-lock-only chart.js@X   then `make web`.
 WEB_STAMP := chalicelib/web/vendor/.pinned
 web: $(WEB_STAMP)
 
-$(WEB_STAMP): web/package-lock.json infra/web_vendor.py
-	$(PYTHON) -m infra.web_vendor --force
+$(WEB_STAMP): chalicelib/web/npm/package-lock.json local/web_vendor.py
+	$(PYTHON) -m local.web_vendor --force
 	@touch $@
 
 ## Debian's chromium for the browser tests (Playwright's own browser download does not work here).

@@ -27,7 +27,7 @@ from chalicelib.api.routes import (
     templates,
     webhooks,
 )
-from chalicelib.logging import correlated, logger
+from chalicelib.logs import correlated, logger
 from chalicelib.lp import routes as liveperson
 from chalicelib.services import (
     delivery,
@@ -35,8 +35,8 @@ from chalicelib.services import (
     inbound,
     jobs,
     metrics,
-    reconcile,
-    release,
+    minutely,
+    recount,
     webhooks_out,
 )
 from chalicelib.services import recipients as recipient_lists
@@ -71,7 +71,7 @@ def _stream_records(event: Any) -> Iterator[dict[str, Any]]:
 @app.on_sqs_message(queue=config.send_queue_name(), batch_size=10, maximum_concurrency=5)
 def send_messages(event: Any) -> dict[str, Any]:
     records = [(r.to_dict()["messageId"], r.body) for r in event]
-    # One deadline for the whole batch, from what the invocation has left (issue 11.7).
+    # One deadline for the whole batch, from what the invocation has left.
     remaining = event.context.get_remaining_time_in_millis() / 1000.0
     failures = dispatch.handle_batch(records, remaining_seconds=remaining)
     return {"batchItemFailures": [{"itemIdentifier": f} for f in failures]}
@@ -84,11 +84,11 @@ def run_jobs(event: Any) -> None:
 
 
 @app.schedule("rate(1 minute)")
-def release_due(event: Any) -> dict[str, int]:
-    return release.tick()
+def every_minute(event: Any) -> dict[str, int]:
+    return minutely.tick()
 
 
-# What the webhook could not apply at once (issue 11.5): applied here, once per MessageSid; a
+# What the webhook could not apply at once: applied here, once per MessageSid; a
 # message that fails is reported alone and retried, then kept in the inbound DLQ (alarmed).
 @app.on_sqs_message(queue=config.inbound_queue_name(), batch_size=10, maximum_concurrency=2)
 def apply_inbound(event: Any) -> dict[str, Any]:
@@ -135,12 +135,12 @@ def deliver_events(event: Any) -> dict[str, Any]:
 
 # The uploads bucket invokes this for every new object under uploads/ (the notification is in
 # infra/resources/storage.yaml: chalice package cannot write @app.on_s3_event). Locally the S3
-# pump (infra/pumps.py) delivers the same event.
+# pump (local/pumps.py) delivers the same event.
 @app.lambda_function(name="parse_upload")
 def parse_upload(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return recipient_lists.handle_s3_event(event)
 
 
 @app.schedule("cron(30 3 * * ? *)")
-def reconcile_counters(event: Any) -> dict[str, Any]:
-    return reconcile.scheduled_check()
+def recount_counters(event: Any) -> dict[str, Any]:
+    return recount.scheduled_check()

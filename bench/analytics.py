@@ -26,9 +26,9 @@ RUNS = 15
 
 
 def _setup() -> Any:
-    from infra.local_resources import REGION, create_resources
-    from infra.local_stack import quiet_logs
-    from infra.moto_server import MotoServer
+    from local.local_resources import REGION, create_resources
+    from local.local_stack import quiet_logs
+    from local.moto_server import MotoServer
 
     quiet_logs()
     server = MotoServer().start()
@@ -77,7 +77,7 @@ def _through_the_stream(brand_id: str, count: int, now: float) -> dict[str, floa
 
     from app import app
     from chalicelib.store.models import MessageModel
-    from infra.pumps import LambdaContext
+    from local.pumps import LambdaContext
 
     started = time.perf_counter()
     with MessageModel.batch_write() as batch:

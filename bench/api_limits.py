@@ -15,9 +15,9 @@ RATE, BURST, SECONDS, THREADS = 20.0, 10, 3.0, 4
 
 
 def _setup() -> object:
-    from infra.local_resources import REGION, create_resources, put_local_secrets
-    from infra.local_stack import quiet_logs
-    from infra.moto_server import MotoServer
+    from local.local_resources import REGION, create_resources, put_local_secrets
+    from local.local_stack import quiet_logs
+    from local.moto_server import MotoServer
 
     quiet_logs()
     server = MotoServer().start()
@@ -38,7 +38,7 @@ def _setup() -> object:
 def main() -> None:
     server = _setup()
     from chalicelib.store import api_limits
-    from infra.seed import seed_demo
+    from local.seed import seed_demo
 
     seed_demo(brand_id="bench", sms_number="+12125550190")
     allowed = denied = 0

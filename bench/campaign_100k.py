@@ -297,7 +297,7 @@ def run_100k(stack: Any, http: Any, demo: dict[str, Any], truth: StreamTruth) ->
 
 def run_send(stack: Any, http: Any, demo: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.store.models import SenderNumberModel
-    from infra.sandbox import SandboxServer
+    from local.sandbox import SandboxServer
     from tests.uploads import post_file
 
     number = "+12125550199"
@@ -357,13 +357,13 @@ def previous_figures() -> dict[str, float]:
 
 
 def main() -> None:
-    from infra.local_stack import LocalStack
-    from infra.seed import seed_demo
+    from local.local_stack import LocalStack
+    from local.seed import seed_demo
     from tests.e2e.conftest import Http
 
     rss = RssSampler()
     rss.start()
-    stack = LocalStack(tick_seconds=2.0).start()  # `make run`'s stack (infra/run.py)
+    stack = LocalStack(tick_seconds=2.0).start()  # `make run`'s stack (local/run.py)
     try:
         demo = seed_demo()
         http = SafeHttp(Http(stack.api_url, demo["keys"]["campaign_manager"]))

@@ -29,9 +29,9 @@ SEND_RATE = 100.0
 CONSUMERS = 3
 SERVERS = """
 import sys, time
-from infra.local_stack import quiet_logs
-from infra.moto_server import MotoServer
-from infra.sandbox import SandboxServer
+from local.local_stack import quiet_logs
+from local.moto_server import MotoServer
+from local.sandbox import SandboxServer
 quiet_logs()
 moto = MotoServer(port=int(sys.argv[1])).start()
 sandbox = SandboxServer(port=int(sys.argv[2])).start()
@@ -95,7 +95,7 @@ def main() -> None:
 def _run(moto_url: str, sandbox_url: str) -> None:
     counter = RequestCounter()
     counter.install()
-    from infra.local_resources import create_resources, put_local_secrets
+    from local.local_resources import create_resources, put_local_secrets
 
     env = create_resources(moto_url)
     # the gateway's credentials by reference, as on AWS (SSM SecureString)
@@ -115,7 +115,7 @@ def _run(moto_url: str, sandbox_url: str) -> None:
     from chalicelib.services import dispatch, jobs
     from chalicelib.store import messages
     from chalicelib.store.models import CampaignModel, MessageModel, SenderNumberModel
-    from infra.seed import seed_demo
+    from local.seed import seed_demo
 
     seed_demo(sms_rate=1000)
     SenderNumberModel("+12125550100", brand_id="demo", channel="sms", kind="short_code",

@@ -31,10 +31,10 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    from infra.local_resources import REGION, create_resources
-    from infra.local_stack import quiet_logs
-    from infra.moto_server import MotoServer
-    from infra.sandbox import SandboxServer
+    from local.local_resources import REGION, create_resources
+    from local.local_stack import quiet_logs
+    from local.moto_server import MotoServer
+    from local.sandbox import SandboxServer
 
     quiet_logs()
     moto, sandbox = MotoServer().start(), SandboxServer().start()
@@ -63,7 +63,7 @@ def _run(sandbox: Any) -> None:
     from app import app
     from chalicelib.domain import keywords
     from chalicelib.messaging import webhooks
-    from infra.seed import seed_demo
+    from local.seed import seed_demo
 
     seed_demo(brand_id="bench", sms_number="+12125550100")
     client = Client(app, stage_name="dev")

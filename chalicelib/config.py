@@ -31,9 +31,9 @@ class Settings:
     twilio_auth_token: str
     twilio_api_base: str | None
     public_base_url: str
-    # --- administration and secrets (issue 7) ---
+    # --- administration and secrets ---
     # Names of the SSM parameters (SecureString) or Secrets Manager ARNs holding secrets; the
-    # functions read them at run time (chalicelib/secrets.py), never from plain variables.
+    # functions read them at run time (chalicelib/secret_store.py), never from plain variables.
     twilio_auth_token_param: str = ""
     # The key of the pagination cursors (store/paging.py): a secret the template generates.
     cursor_key_param: str = ""
@@ -48,7 +48,7 @@ class Settings:
     # Slack in the send-slot spacing for a send reaching the gateway late (busy CPU, network
     # jitter) without two sends landing in the same rate interval (dispatch.slot_interval).
     send_rate_margin_seconds: float = 0.05
-    # --- no lost work, bounded retries (issue 11; docs/guarantees.md) ---
+    # --- no lost work, bounded retries (docs/guarantees.md) ---
     # A message's send attempts (claims that were not given back untouched) before it ends
     # FAILED with RETRIES_EXHAUSTED: transient errors, ambiguous answers the gateway turned out
     # not to have, crashed consumers all count.
@@ -75,7 +75,7 @@ class Settings:
     def limits_table(self) -> str:
         return self.table_name("LimitsTable")
 
-    # --- inbound (issue 5): read when used, like table_name ---
+    # --- inbound: read when used, like table_name ---
     @property
     def webhook_base_url(self) -> str:
         """The configured public URL of our webhooks, up to the path (stage path or custom domain
@@ -90,7 +90,7 @@ class Settings:
     def event_bus_name(self) -> str:
         return _env("EVENT_BUS_NAME")
 
-    # --- events to brands' systems (issue 16.5) ---
+    # --- events to brands' systems ---
     @property
     def webhook_queue_url(self) -> str:
         return _env("WEBHOOK_QUEUE_URL")
@@ -107,7 +107,7 @@ class Settings:
 
     @property
     def inbound_queue_url(self) -> str:
-        """Inbound webhooks that could not be applied at once wait here (issue 11.5)."""
+        """Inbound webhooks that could not be applied at once wait here."""
         return _env("INBOUND_QUEUE_URL")
 
 

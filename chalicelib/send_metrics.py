@@ -3,7 +3,7 @@
 CloudWatch Logs turns each EMF line a function prints into metrics (namespace `Proactive`): no
 API call and no IAM grant, and the numbers sit next to the log lines that explain them. The send
 consumer records as it goes (from its send threads); `flush()` prints what one invocation
-recorded, called after each invocation (chalicelib/logging.py).
+recorded, called after each invocation (chalicelib/logs.py).
 
   MessagesSent       Count          taken by the gateway
   MessagesFailed     Count          refused by the gateway, also by ErrorCode (transient ones

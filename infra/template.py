@@ -1,7 +1,7 @@
 """The one description of the AWS resources, read from infra/resources/*.yaml.
 
 The fragments are deep-merged into one CloudFormation fragment. `infra.build` hands it to
-`chalice package --merge-template`; `infra.local_stack` creates the same resources on moto server;
+`chalice package --merge-template`; `local.local_stack` creates the same resources on moto server;
 the tests compare it with the pynamodb models.
 """
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from infra import pumps
-from infra.local_resources import REGION, create_resources, put_local_secrets
-from infra.local_stack import quiet_logs
-from infra.moto_server import MotoServer
-from infra.sandbox import SandboxServer
+from local import pumps
+from local.local_resources import REGION, create_resources, put_local_secrets
+from local.local_stack import quiet_logs
+from local.moto_server import MotoServer
+from local.sandbox import SandboxServer
 from tests import awscalls, iam_check
 
 BASE_ENV = {
@@ -143,7 +143,7 @@ class Brand:
 
 
 def make_brand(brand_id: str, number: str) -> Brand:
-    from infra.seed import seed_demo
+    from local.seed import seed_demo
 
     seeded = seed_demo(brand_id=brand_id, name=f"Brand {brand_id}", sms_number=number,
                        sms_rate=50)

@@ -35,8 +35,8 @@ from urllib.parse import urlparse
 from botocore.exceptions import ClientError
 from chalice.utils import to_cfn_resource_name
 
-from infra.local_resources import ACCOUNT, REGION
 from infra.template import Resolver
+from local.local_resources import ACCOUNT, REGION
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "dev"

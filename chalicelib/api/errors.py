@@ -10,7 +10,7 @@ from chalice import Response  # type: ignore[attr-defined]
 from chalice.app import ChaliceViewError
 
 from chalicelib.domain.errors import DomainError, TooManyRequests
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 
 JSON = {"Content-Type": "application/json"}
 

@@ -1,4 +1,4 @@
-"""Request bodies of the agent API (issue 5)."""
+"""Request bodies of the agent API."""
 
 from __future__ import annotations
 

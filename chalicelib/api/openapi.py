@@ -102,9 +102,9 @@ class Op:
     tag: str = ""  # the document's tag of the operation (none: untagged)
     lp: bool = False  # the LivePerson-compatible API: its AppJWT and LpError answers
     body_schema: dict[str, Any] | None = None  # a request schema that is no pydantic model
-    # Takes an Idempotency-Key header (issue 16.3; chalicelib/services/idempotency.py).
+    # Takes an Idempotency-Key header (chalicelib/services/idempotency.py).
     idempotent: bool = False
-    # A JSON body besides the text media of a text route (JSON recipients, issue 16.4).
+    # A JSON body besides the text media of a text route (JSON recipients).
     json_body: type[BaseModel] | None = None
     json_examples: dict[str, Any] = field(default_factory=dict)
 
@@ -273,7 +273,7 @@ def _operations() -> dict[tuple[str, str], Op]:
 
 
 def _integration_operations() -> dict[tuple[str, str], Op]:
-    """Events to the brand's own systems (issue 16.5; docs/api.md: the signature scheme)."""
+    """Events to the brand's own systems (docs/api.md: the signature scheme)."""
     return {
         ("POST", "/event-endpoints"): Op(
             "Register a webhook endpoint for events; its signing secret is shown once",
@@ -508,7 +508,7 @@ def document(routes: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     }
 
 
-# --- issue 17: the LivePerson-compatible API, API client credentials, SMS templates ----------
+# --- the LivePerson-compatible API, API client credentials, SMS templates ----------
 
 LP_TAG = "LivePerson compatible"
 LP_ACCOUNT = "/api/v2/account/{accountId}"

@@ -27,7 +27,7 @@ import phonenumbers
 from phonenumbers.tzdata import TIMEZONE_DATA
 
 from chalicelib.domain import phones
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 
 DAY = 86400
 LOOKAHEAD_DAYS = 8  # a window that does not open within this many days counts as "never"

@@ -1,4 +1,4 @@
-"""A LivePerson Proactive Messaging 2.0 compatible API on top of this product (issue 17).
+"""A LivePerson Proactive Messaging 2.0 compatible API on top of this product.
 
 Its own auth (an AppJWT from the Sentinel-style token endpoint, acting with the campaign-manager
 role of its brand), its own paths and error shapes; everything it does goes through our services

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-# Our message status -> LivePerson's recipient status (issue 17 point 4).
+# Our message status -> LivePerson's recipient status.
 RECIPIENT_STATUS = {
     "PENDING": "NOT_SENT",
     "QUEUED": "NOT_SENT",

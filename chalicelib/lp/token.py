@@ -13,7 +13,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from chalicelib import secrets
+from chalicelib import secret_store
 from chalicelib.lp import credentials, jwt
 from chalicelib.lp.errors import LpError, expired
 from chalicelib.services.auth import Principal
@@ -26,7 +26,7 @@ ROLE = "campaign_manager"
 
 def _key() -> bytes:
     ref = os.environ.get("LP_TOKEN_KEY_PARAM", "")
-    secret = secrets.get_secret(ref) if ref else _process_secret()
+    secret = secret_store.get_secret(ref) if ref else _process_secret()
     return hmac.new(secret.encode(), b"proactive lp app jwt v1", hashlib.sha256).digest()
 
 

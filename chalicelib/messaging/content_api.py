@@ -15,7 +15,7 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
-from chalicelib import secrets
+from chalicelib import secret_store
 from chalicelib.config import get_settings
 from chalicelib.messaging.gateway import (
     REQUEST_TIMEOUT_SECONDS,
@@ -91,7 +91,7 @@ class BrandContentApi:
         self.secret_ref = secret_ref
 
     def client(self) -> ContentApi:
-        account_sid, auth_token = secrets.gateway_credentials(self.secret_ref)
+        account_sid, auth_token = secret_store.gateway_credentials(self.secret_ref)
         return _content_api(account_sid, auth_token, get_settings().twilio_api_base)
 
     def create(self, *, name: str, language: str, body: str, variable_count: int) -> str:

@@ -25,9 +25,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from chalicelib import secrets
+from chalicelib import secret_store
 from chalicelib.config import get_settings, on_reset
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 
 Kind = Literal["transient", "permanent", "opted_out", "not_whatsapp", "ambiguous"]
 
@@ -154,7 +154,7 @@ class TwilioGateway:
 class Gateway:
     """The gateway for one credentials reference (a brand's own, `secret_ref`, else the
     stage's). Credentials are read from SSM / Secrets Manager by reference on every call
-    (chalicelib/secrets.py caches them for minutes) and the client is the one built for exactly
+    (chalicelib/secret_store.py caches them for minutes) and the client is the one built for exactly
     those credentials, so a rotated token is used as soon as it is read, without a deploy. A 401
     (the token changed at the gateway first) re-reads the secret once and retries with the new
     credentials before anything is classed."""
@@ -163,7 +163,7 @@ class Gateway:
         self.secret_ref = secret_ref
 
     def client(self) -> TwilioGateway:
-        account_sid, auth_token = secrets.gateway_credentials(self.secret_ref)
+        account_sid, auth_token = secret_store.gateway_credentials(self.secret_ref)
         settings = get_settings()
         return _client(account_sid, auth_token, settings.twilio_api_base,
                        settings.gateway_timeout_seconds)
@@ -198,7 +198,7 @@ def with_fresh_credentials(secret_ref: str | None, build: Callable[[], C],
     """`request` on the client `build` returns for the credentials read now; on 401, once more
     on the client for the credentials read again (when they changed). `build` must return the
     same client for the same credentials (an lru_cache keyed by them). `reread`: reads the
-    secret again, bypassing the cache (default secrets.reread)."""
+    secret again, bypassing the cache (default secret_store.reread)."""
     started = time.time()
     client = build()
     try:
@@ -208,7 +208,7 @@ def with_fresh_credentials(secret_ref: str | None, build: Callable[[], C],
             raise
         refused = error
     if reread is None:
-        secrets.reread(secret_ref, read_before=started)
+        secret_store.reread(secret_ref, read_before=started)
     else:
         reread(secret_ref, started)
     fresh = build()

@@ -12,8 +12,8 @@ from chalicelib.services.views import iso
 from chalicelib.store import audit
 from chalicelib.store.audit import AuditModel
 
-# Onboarding and other changes made by ops with infra.onboard, not through an API key.
-OPS = Principal(brand_id="", role="ops", key_id="ops", label="ops (infra.onboard)")
+# Onboarding and other changes made by ops with ops.onboard, not through an API key.
+OPS = Principal(brand_id="", role="ops", key_id="ops", label="ops (ops.onboard)")
 
 
 def entry(principal: Principal, brand_id: str, action: str, target: str,

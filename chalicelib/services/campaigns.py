@@ -13,7 +13,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import CampaignIn, LaunchIn, merge_patch, validate
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.services import analytics, queues, webhooks_out
 from chalicelib.services import recipients as recipient_lists
 from chalicelib.services import templates as recipient_templates

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.domain.errors import Conflict, DomainError, Unprocessable
 from chalicelib.domain.ids import new_id
-from chalicelib.logging import logger, mask_phone
+from chalicelib.logs import logger, mask_phone
 from chalicelib.messaging import webhooks
 from chalicelib.messaging.gateway import GatewayError
 from chalicelib.services import events, gateways
@@ -61,7 +61,7 @@ def _join_open(brand_id: str, phone: str, latest: MessageModel | None, entry: En
     conversation = conversations.find(brand_id, open_id)
     if conversation is not None and conversation.status == "open":
         if entry.sid and any(e.sid == entry.sid for e in conversation.entries or []):
-            return conversation  # added by an earlier try of this message (issue 11.5)
+            return conversation  # added by an earlier try of this message
         if not _superseded(conversation, latest):
             if conversations.append(conversation, entry, now):
                 return conversation

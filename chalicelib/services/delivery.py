@@ -18,7 +18,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import field_error
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.messaging import webhooks
 from chalicelib.services import gateways
 from chalicelib.store import markers, messages

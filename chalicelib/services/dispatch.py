@@ -43,7 +43,7 @@ from typing import Any, Protocol
 from chalicelib import send_metrics
 from chalicelib.config import get_settings, on_reset
 from chalicelib.domain import scheduler
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.messaging.gateway import NOT_WHATSAPP_CODES, GatewayError, SentMessage
 from chalicelib.services import analytics, gateways, queues
 from chalicelib.store import (

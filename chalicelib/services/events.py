@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.config import get_settings
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 
 SOURCE = "proactive"
 CONVERSATION_CREATED = "ConversationCreated"

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from chalicelib import secrets
+from chalicelib import secret_store
 from chalicelib.config import on_reset
 from chalicelib.messaging import webhooks
 from chalicelib.messaging.gateway import Gateway, get_gateway
@@ -44,14 +44,14 @@ def _owner(number: str) -> str | None:
 def inbound_token(form: Mapping[str, str]) -> str:
     """The auth token an inbound webhook is signed with: that of the account of the brand
     owning the number written to (`To`)."""
-    return secrets.gateway_credentials(_number_ref(webhooks.split_address(
+    return secret_store.gateway_credentials(_number_ref(webhooks.split_address(
         form.get("To", ""))[1]))[1]
 
 
 def status_token(form: Mapping[str, str]) -> str:
     """The auth token a status callback is signed with: that of the account of the brand
     whose number sent the message (`From`)."""
-    return secrets.gateway_credentials(_number_ref(webhooks.split_address(
+    return secret_store.gateway_credentials(_number_ref(webhooks.split_address(
         form.get("From", ""))[1]))[1]
 
 

@@ -1,4 +1,4 @@
-"""Idempotent writes (issue 16.3): the `Idempotency-Key` header of POST /campaigns, POST
+"""Idempotent writes: the `Idempotency-Key` header of POST /campaigns, POST
 /campaigns/{id}/recipients, .../launch, .../cancel and POST /templates.
 
 - The first request with a key runs; its answer (status and body) is kept 24 h for the brand.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, Unprocessable, ValidationFailed
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.store import idempotency as keys
 
 HEADER = "Idempotency-Key"

@@ -4,7 +4,7 @@ Checked on the exact public URL (signature), deduplicated by MessageSid (a condi
 a single keyword opts out / in / asks for help, brand-wide, with a confirmation reply from the
 number that received it; any other text goes to a conversation (services/conversations.py).
 
-Durable before 200 (issue 11.5; docs/guarantees.md): the gateway does not retry a webhook we
+Durable before 200 (docs/guarantees.md): the gateway does not retry a webhook we
 answer with an error, so a message is applied at once when it can be and otherwise put, as
 received and checked, on the inbound queue, whose consumer (`apply_queued`) applies it later.
 Only when the queue refuses it too is the answer an error (503). Applying is idempotent: the
@@ -22,7 +22,7 @@ from chalicelib import aws
 from chalicelib.config import get_settings
 from chalicelib.domain import keywords, phones
 from chalicelib.domain.errors import DomainError, field_error
-from chalicelib.logging import logger, mask_phone
+from chalicelib.logs import logger, mask_phone
 from chalicelib.messaging import webhooks
 from chalicelib.messaging.gateway import GatewayError
 from chalicelib.services import analytics, conversations, gateways, webhooks_out

@@ -8,14 +8,14 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.domain import scheduler
-from chalicelib.logging import logger
-from chalicelib.services import dispatch, release
+from chalicelib.logs import logger
+from chalicelib.services import dispatch, minutely
 from chalicelib.store import brands, campaigns, messages
 
 NO_WINDOW = "the sending window never opens in all of the number's time zones"
 # The fan-out in stages: first the messages due within this many seconds are written and
 # released, then 4x as far each time, so the first sends never wait for a large campaign's
-# last rows to be written (issue 15.3: 100,000 rows took ~25 s to write before the first release).
+# last rows to be written (100,000 rows took ~25 s to write before the first release).
 FIRST_STAGE_SECONDS = 2.0
 # The first due instant lies this far after the schedule is made: time to write and release the
 # first stage, so that the first message is on the queue when it is due, not after.
@@ -76,7 +76,7 @@ def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
                 else max(done + 1, bisect.bisect_left(instants, at + reach)))
         moved += messages.schedule_many(campaign_id, plan[done:stop], at, NO_WINDOW,
                                         campaign.skill)
-        release.release_messages(clock())
+        minutely.release_messages(clock())
         done, reach = stop, reach * 4
     logger.info("campaign scheduled", extra={"campaign_id": campaign_id, "messages": moved})
     campaigns.fanout_done(brand_id, campaign_id)  # else the release schedule asks again

@@ -1,4 +1,4 @@
-"""Onboarding a brand (ops, with `python -m infra.onboard`): the brand, its settings and its
+"""Onboarding a brand (ops, with `python -m ops.onboard`): the brand, its settings and its
 first admin key, whose secret is returned once. Also the per-brand API limit, which ops set
 (brand admins cannot raise their own limit)."""
 

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from chalicelib.domain import phones
 from chalicelib.domain.csvfile import CsvWriter
 from chalicelib.domain.errors import NotFound, field_error
-from chalicelib.logging import logger, mask_phone
+from chalicelib.logs import logger, mask_phone
 from chalicelib.services import conversations, webhooks_out
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso

@@ -2,7 +2,7 @@
 
 Both are standard queues used as SQS fair queues: every message names its brand as its
 MessageGroupId, so a brand with a backlog (a 100,000-recipient campaign, a burst of launches)
-does not delay the other brands' messages (issue 15.3, bench/simulate.py)."""
+does not delay the other brands' messages (bench/simulate.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """API rate limits per brand: default 10 requests/s with a burst of 20, configurable per brand
-(BrandModel.api_rate / api_burst, set by ops with `infra.onboard`). Over the limit: 429 with
+(BrandModel.api_rate / api_burst, set by ops with `ops.onboard`). Over the limit: 429 with
 Retry-After. Enforced in app.py's _principal, after authentication (the key names the brand).
 The stage may change the defaults (API_RATE_DEFAULT, API_BURST_DEFAULT)."""
 

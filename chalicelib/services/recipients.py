@@ -29,7 +29,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import read_object, validate
 from chalicelib.domain.integration_inputs import MAX_JSON_RECIPIENTS, RecipientsIn
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.services import templates
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
@@ -405,7 +405,7 @@ def _progress(campaign: CampaignModel, upload_id: str, **changes: Any) -> None:
         raise DomainError("a newer upload replaced this one", code="SUPERSEDED") from None
 
 
-# --- JSON recipients, appended to the campaign's list (issue 16.4) ---------------------------
+# --- JSON recipients, appended to the campaign's list ---------------------------
 
 def append_json(principal: Principal, campaign_id: str, raw: bytes | None) -> dict[str, Any]:
     """Append up to 1,000 recipients given as JSON to the campaign's current list (typed, CSV or

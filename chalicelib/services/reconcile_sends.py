@@ -18,7 +18,7 @@ import time
 import uuid
 
 from chalicelib.config import get_settings
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.messaging.gateway import GatewayError, SentMessage
 from chalicelib.services import gateways
 from chalicelib.store import campaigns, messages

@@ -13,7 +13,7 @@ from chalicelib.domain import templates as rules
 from chalicelib.domain.content_inputs import TemplateIn
 from chalicelib.domain.errors import Conflict, DomainError, field_error
 from chalicelib.domain.ids import new_id
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.messaging.content_api import BrandContentApi, get_content_api
 from chalicelib.messaging.gateway import GatewayError
 from chalicelib.services import gateways

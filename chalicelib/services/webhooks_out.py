@@ -1,4 +1,4 @@
-"""Events to a brand's own systems (issue 16.5, 16.6): signed webhook deliveries to the brand's
+"""Events to a brand's own systems: signed webhook deliveries to the brand's
 endpoints and to a campaign's status_callback_url, and the same events on the brand's
 EventBridge bus (source "proactive", detail-type = the event type).
 
@@ -38,7 +38,7 @@ from chalicelib import aws
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import Conflict, NotFound, field_error
 from chalicelib.domain.ids import new_id
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.services import events as event_bus
 from chalicelib.services import views
 from chalicelib.services.auth import Principal

@@ -70,7 +70,7 @@ def get_api_key(key_hash: str) -> ApiKeyModel | None:
         return None
 
 
-# --- administration (issue 7) -----------------------------------------------------------------
+# --- administration -----------------------------------------------------------------
 
 def find_brand(brand_id: str) -> BrandModel | None:
     try:

@@ -130,7 +130,7 @@ def due_launches(until: float) -> Iterator[tuple[str, str]]:
         yield item.brand_id, item.campaign_id
 
 
-# --- the launch fan-out, until it has finished (issue 11.3) ----------------------------------
+# --- the launch fan-out, until it has finished ----------------------------------
 
 def _fanout_actions(now: float) -> list[Any]:
     """Written with RUNNING: the campaign's fan-out is asked for and not finished yet."""

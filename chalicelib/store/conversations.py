@@ -103,7 +103,7 @@ def of_campaign(brand_id: str, campaign_id: str, since: float) -> dict[str, str]
     return found
 
 
-# --- holding campaign messages (issue 14.11) -------------------------------------------------
+# --- holding campaign messages -------------------------------------------------
 
 def _open_marker(brand_id: str, phone: str) -> str:
     return f"open#{brand_id}#{phone}"  # written by store/markers.set_open_conversation

@@ -1,4 +1,4 @@
-"""Idempotency keys of the API's writes (IdempotencyKeysTable, issue 16.3): one item per brand
+"""Idempotency keys of the API's writes (IdempotencyKeysTable): one item per brand
 and key, holding the request's fingerprint and, once answered, the answer (status and body).
 
 An item is created IN_FLIGHT by a conditional put (only one request holds a key), becomes DONE

@@ -437,7 +437,7 @@ def _plan_actions(phone: str, due: float | None, now: float, no_window_reason: s
             MessageModel.due_shard.set(due_shard(phone)), *stamp]
 
 
-# --- replies and delivery status (issue 5) ---------------------------------------------------
+# --- replies and delivery status ---------------------------------------------------
 
 DELIVERABLE = ("SENT", "DELIVERED", "UNDELIVERED")  # reached the gateway; a reply may follow
 
@@ -506,7 +506,7 @@ def mark_opted_out(brand_id: str, campaign_id: str, phone: str, received: tuple[
 # --- raw items (DynamoDB JSON, as stream records carry them) for the counters' recount ---------
 
 def raw_items() -> Iterator[dict[str, Any]]:
-    """Every message item (a scan: `make reconcile` only)."""
+    """Every message item (a scan: `make recount` only)."""
     meta: Any = MessageModel.Meta
     paginator = aws.client("dynamodb").get_paginator("scan")
     for page_ in paginator.paginate(TableName=str(meta.table_name)):

@@ -40,14 +40,14 @@ class BrandModel(Model):
     lookback_days = NumberAttribute(default=30)
     default_skill = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
-    # --- administration (issue 7) ---
+    # --- administration ---
     updated_at = NumberAttribute(null=True)
     # API rate limit: requests per second and burst (set by ops at onboarding, not by admins).
     api_rate = NumberAttribute(null=True)
     api_burst = NumberAttribute(null=True)
     # Name of the SSM parameter (or Secrets Manager ARN) holding the brand's gateway credentials.
     gateway_secret_ref = UnicodeAttribute(null=True)
-    # Whether a consumer's START/UNSTOP/YES lifts an opt-out an admin added (issue 11.6). Unset
+    # Whether a consumer's START/UNSTOP/YES lifts an opt-out an admin added. Unset
     # (brands older than the setting) reads as false.
     keyword_lifts_admin_optouts = BooleanAttribute(null=True, default=False)
 
@@ -196,7 +196,7 @@ class CampaignModel(Model):
     # list it belongs to; the counts above, the pages and launch are about this list only.
     list_id = NumberAttribute(default=0)
     list_writer = ListWriterAttribute(null=True)  # a list is being stored
-    # Signed message.* events of this campaign (issue 16.6, services/webhooks_out.py).
+    # Signed message.* events of this campaign (services/webhooks_out.py).
     status_callback_url = UnicodeAttribute(null=True)
     status_callback_secret = UnicodeAttribute(null=True)
     consent = ConsentAttribute(null=True)
@@ -206,7 +206,7 @@ class CampaignModel(Model):
     updated_at = NumberAttribute(null=True)
     launched_at = NumberAttribute(null=True)
     cancelled_at = NumberAttribute(null=True)
-    # Set with RUNNING, removed when the launch job finished its fan-out (issue 11.3).
+    # Set with RUNNING, removed when the launch job finished its fan-out.
     fanout_shard = UnicodeAttribute(null=True)
     fanout_at = NumberAttribute(null=True)  # when the fan-out was last asked for
     launch_index = CampaignLaunchIndex()
@@ -286,7 +286,7 @@ class MessageModel(Model):
     responded_at = NumberAttribute(null=True)
     # The consumer opted out after receiving this message (analytics: opt-outs / received).
     opted_out_at = NumberAttribute(null=True)
-    external_id = UnicodeAttribute(null=True)  # the integrator's id (JSON recipients, issue 16)
+    external_id = UnicodeAttribute(null=True)  # the integrator's id (JSON recipients)
     due_index = MessageDueIndex()
     phone_index = MessagePhoneIndex()
     sid_index = MessageSidIndex()

@@ -25,7 +25,7 @@ def remove(brand_id: str, phone: str) -> None:
     OptOutModel(brand_id, phone).delete()
 
 
-# --- admin API and keywords (issue 5) --------------------------------------------------------
+# --- admin API and keywords --------------------------------------------------------
 
 def _conditional_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -2,7 +2,7 @@
 
 A LastEvaluatedKey holds key attributes (a recipient's phone number, a brand id), so a cursor is
 the key encrypted and authenticated with AES-256-GCM under the stage's cursor key (a secret read
-by reference, CURSOR_KEY_PARAM; chalicelib/secrets.py). Authenticated encryption rather than a
+by reference, CURSOR_KEY_PARAM; chalicelib/secret_store.py). Authenticated encryption rather than a
 signature alone: a signed cursor would still show the phone number to whoever holds the link.
 The list it belongs to (table, brand or campaign, filters) is the associated data, so a cursor
 of another brand's or another list's page fails authentication like an altered one: 400
@@ -76,9 +76,8 @@ def _cipher() -> Any:
     """AES-GCM with the key derived from the stage's cursor secret (read by reference, cached
     like every secret, so a rotated secret is used within minutes without a deploy)."""
     ref = get_settings().cursor_key_param
-    from chalicelib import secrets
-
-    secret = secrets.get_secret(ref) if ref else _process_secret()
+    from chalicelib import secret_store
+    secret = secret_store.get_secret(ref) if ref else _process_secret()
     return _aesgcm(secret)
 
 

@@ -1,4 +1,4 @@
-// Admin pages: WhatsApp templates (issue 3) and opt-outs (issue 5).
+// Admin pages: WhatsApp templates and opt-outs.
 import { api, downloadPages, get, itemsOf, post } from "./api.js";
 import { badge, failure, field, h, heading, notice, setMain, table, when, put } from "./ui.js";
 

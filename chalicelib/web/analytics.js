@@ -1,4 +1,4 @@
-// Analytics (issue 6): brand level with ranges and skills, and per campaign.
+// Analytics: brand level with ranges and skills, and per campaign.
 import { get, itemsOf } from "./api.js";
 import { chart, dayPattern, failure, field, h, heading, notice, parseDay, pct, periodLabel, setMain,
   showDay, put } from "./ui.js";

@@ -1,4 +1,4 @@
-// Admin page: the brand's event endpoints (webhooks to its own systems, issue 16.5) and the
+// Admin page: the brand's event endpoints (webhooks to its own systems) and the
 // deliveries that failed for 24 h. The API: POST/GET/DELETE event-endpoints,
 // GET event-deliveries/failed, POST event-deliveries/failed/{id}/redeliver.
 import { api, get, post } from "./api.js";

@@ -1,4 +1,4 @@
-// Issue 17: SMS templates (on the templates page, beside the WhatsApp ones) and Settings, where
+// SMS templates (on the templates page, beside the WhatsApp ones) and Settings, where
 // an admin enables the LivePerson-compatible API (the client secret is shown once), rotates or
 // revokes its credentials.
 import { api, get, itemsOf, post } from "./api.js";

@@ -29,7 +29,7 @@ const fresh = () => ({
 });
 let state = fresh();
 
-// --- what the brand has: sender numbers, skills, templates, opt-out text (issue 7 / 3 APIs) ---
+// --- what the brand has: sender numbers, skills, templates, opt-out text ---
 
 async function loadSetup() {
   const attempt = async (path) => {
@@ -176,7 +176,7 @@ async function parseTyped() {
   return attachTyped(await ensureDraft());
 }
 
-// --- CSV upload through the pre-signed URL (issue 3) -----------------------------------------
+// --- CSV upload through the pre-signed URL -----------------------------------------
 
 function sendFile(target, file, onProgress) {
   return new Promise((resolve, reject) => {

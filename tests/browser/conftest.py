@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
-from infra.local_stack import ROOT, LocalStack
-from infra.seed import seed_demo
+from local.local_stack import ROOT, LocalStack
+from local.seed import seed_demo
 from tests.e2e.conftest import Http
 
 CHROMIUM = "/usr/bin/chromium"

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from chalicelib.api import openapi
-from infra.local_stack import LocalStack
-from infra.seed import seed_demo
+from local.local_stack import LocalStack
+from local.seed import seed_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",

@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.local_stack import LocalStack
-from infra.seed import seed_demo
+from local.local_stack import LocalStack
+from local.seed import seed_demo
 
 
 class Http:

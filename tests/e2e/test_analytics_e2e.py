@@ -7,8 +7,8 @@ import csv
 import io
 from typing import Any
 
-from infra import reconcile
-from infra.local_stack import LocalStack
+from local.local_stack import LocalStack
+from ops import recount
 from tests.e2e.conftest import Http, stream_diagnosis
 
 
@@ -41,4 +41,4 @@ def test_sends_show_up_in_analytics_and_equal_a_recount(stack: LocalStack, demo:
     status, report = http("GET", f"/campaigns/{cid}/messages.csv")
     rows = list(csv.DictReader(io.StringIO(report.lstrip("\ufeff"))))
     assert status == 200 and len(rows) == 6 and {r["sent"] for r in rows} == {"yes"}
-    assert reconcile.main(["--endpoint", stack.moto_url]) == 0, stream_diagnosis(stack)
+    assert recount.main(["--endpoint", stack.moto_url]) == 0, stream_diagnosis(stack)

@@ -7,8 +7,8 @@ import http.client
 import json
 from typing import Any
 
-from infra.local_stack import LocalStack
 from infra.template import gateway_response, load_fragment
+from local.local_stack import LocalStack
 
 
 def _call(stack: LocalStack, method: str, path: str,

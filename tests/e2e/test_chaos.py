@@ -21,9 +21,9 @@ import pytest
 from chalicelib.domain import phones, recipients, scheduler
 from chalicelib.store import brands, messages
 from chalicelib.store.models import SenderNumberModel
-from infra.local_stack import LocalStack
-from infra.sandbox import Faults
-from infra.seed import seed_demo
+from local.local_stack import LocalStack
+from local.sandbox import Faults
+from local.seed import seed_demo
 from tests import awscalls
 from tests.e2e.conftest import Http, sandbox_messages, stream_failures
 from tests.send_faults import after_send
@@ -203,7 +203,7 @@ def test_chaos_every_recipient_ends_once_inside_its_window_and_never_faster_than
     with awscalls.faults.inject("sqs", "SendMessageBatch", times=1,
                                 when=thread_is("sqs-run_jobs")) as fanout_release_fault, \
             awscalls.faults.inject("sqs", "SendMessageBatch", times=8, probability=0.2,
-                                   when=thread_is("schedule-release_due")) as release_fault:
+                                   when=thread_is("schedule-every_minute")) as release_fault:
         # When it is launched
         with awscalls.faults.inject("sqs", "SendMessageBatch", times=1,
                                     when=control_queue) as launch_fault:

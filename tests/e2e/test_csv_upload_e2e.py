@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from infra.local_stack import LocalStack
+from local.local_stack import LocalStack
 from tests.e2e.conftest import Http
 from tests.uploads import post_file
 

@@ -11,7 +11,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlencode
 
-from infra.local_stack import LocalStack
+from local.local_stack import LocalStack
 from tests.e2e.conftest import Http
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import onboard
-from infra.local_stack import LocalStack
+from local.local_stack import LocalStack
+from ops import onboard
 from tests.e2e.conftest import Http, sandbox_messages
 
 

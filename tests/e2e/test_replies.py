@@ -7,7 +7,7 @@ import json
 import urllib.request
 from typing import Any
 
-from infra.local_stack import LocalStack
+from local.local_stack import LocalStack
 from tests.e2e.conftest import Http, sandbox_messages
 
 ANN, BOB, CAT, DAN = "+12125550131", "+12125550132", "+12125550133", "+12125550134"

@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from typing import Any
 
-from infra.local_stack import LocalStack
+from local.local_stack import LocalStack
 from tests.e2e.conftest import Http, sandbox_messages
 
 

@@ -16,9 +16,9 @@ from chalicelib.messaging import webhooks
 from chalicelib.services import onboarding
 from chalicelib.store import optouts
 from chalicelib.store.models import BrandModel, MessageModel
-from infra import onboard
-from infra.local_resources import put_local_secrets
-from infra.sandbox import SandboxServer
+from local.local_resources import put_local_secrets
+from local.sandbox import SandboxServer
+from ops import onboard
 from tests import awscalls
 from tests.conftest import Api, Brand
 from tests.send_faults import after_send

@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.store import messages
-from infra.pumps import API_FUNCTION
-from infra.sandbox import Faults, SandboxServer
+from local.pumps import API_FUNCTION
+from local.sandbox import Faults, SandboxServer
 from tests import awscalls, iam_check
 from tests.conftest import Api, Brand
 from tests.iam_check import Recorder, Roles, packaged_template, table_arn

@@ -16,11 +16,11 @@ import pytest
 from app import app
 from chalicelib import aws
 from chalicelib.config import get_settings, reset_settings
-from chalicelib.services import dispatch, jobs, release
+from chalicelib.services import dispatch, jobs, minutely
 from chalicelib.store import messages
 from chalicelib.store.models import SenderNumberModel
-from infra.pumps import LambdaContext
-from infra.sandbox import Faults, SandboxServer
+from local.pumps import LambdaContext
+from local.sandbox import Faults, SandboxServer
 from tests import awscalls
 from tests.conftest import Api, Brand, campaign_body
 from tests.service.test_send_once import _drain_send_queue, _launched_campaign, _sqs_event
@@ -80,7 +80,7 @@ def _settle(cid: str, seconds: float = 60) -> dict[str, messages.MessageModel]:
     deadline = time.time() + seconds
     state: dict[str, messages.MessageModel] = {}
     while time.time() < deadline:
-        release.tick()
+        minutely.tick()
         _pump(settings.control_queue_url, "run_jobs")
         while _pump(settings.send_queue_url, "send_messages"):
             pass
@@ -140,11 +140,11 @@ def test_scheduled_start_whose_job_message_is_lost_still_sends_to_everyone_once(
     assert status == 200 and body["status"] == "SCHEDULED", body
     # When the schedule starts it and the control queue refuses the launch job
     with awscalls.faults.inject("sqs", "SendMessageBatch", times=1, when=_control_queue) as fault:
-        release.tick(launch_at + 1)
+        minutely.tick(launch_at + 1)
     assert fault.fired == 1
     assert api.call("GET", f"/campaigns/{cid}", brand)[1]["status"] == "RUNNING"
     # Then a later tick asks for it again, and everyone is sent once
-    release.tick(launch_at + 10)
+    minutely.tick(launch_at + 10)
     _sent_once(sandbox, _settle(cid))
 
 
@@ -169,9 +169,9 @@ def test_resend_after_reconciliation_refused_by_the_queue_is_not_lost(
     # a consumer claimed it and died before calling the gateway
     assert messages.claim(cid, phone, "dead-attempt", time.time() - 600, 60) is not None
     # When the reconciliation finds the gateway never got it and the queue refuses the resend
-    assert release.tick()["resent"] == 1
+    assert minutely.tick()["resent"] == 1
     with awscalls.faults.inject("sqs", "SendMessageBatch", times=1, when=_send_queue) as fault:
-        release.tick()
+        minutely.tick()
     assert fault.fired == 1
     # Then it is not left QUEUED with nothing on the queue: the next tick sends it, once
     _sent_once(sandbox, _settle(cid))
@@ -221,7 +221,7 @@ def test_a_consumer_that_keeps_dying_before_the_send_stops_after_the_retry_cap(
         # a consumer claims it and dies before calling the gateway; the schedule reconciles
         if messages.claim(cid, phone, f"dead-{attempt}", time.time() - 600, 60) is None:
             break
-        outcomes.append(release.tick())
+        outcomes.append(minutely.tick())
     message = messages.get(cid, phone)
     assert message is not None
     assert (message.status, message.error_code) == ("FAILED", messages.RETRIES_EXHAUSTED)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from chalicelib.config import reset_settings
-from chalicelib.logging import CORRELATION_HEADER, logger
-from infra.pumps import SqsPump
-from infra.sandbox import Faults, SandboxServer
+from chalicelib.logs import CORRELATION_HEADER, logger
+from local.pumps import SqsPump
+from local.sandbox import Faults, SandboxServer
 from tests.conftest import Api, Brand, campaign_body
 from tests.iam_check import Roles, packaged_template
 from tests.service.test_send_once import _launched_campaign

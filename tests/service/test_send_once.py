@@ -9,8 +9,8 @@ from typing import Any
 
 from chalicelib.services import jobs
 from chalicelib.store import messages
-from infra.pumps import LambdaContext, invoke
-from infra.sandbox import SandboxServer
+from local.pumps import LambdaContext, invoke
+from local.sandbox import SandboxServer
 from tests.conftest import Api, Brand, campaign_body
 
 

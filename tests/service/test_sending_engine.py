@@ -16,12 +16,12 @@ import pytest
 
 from chalicelib import aws
 from chalicelib.config import get_settings, reset_settings
-from chalicelib.services import dispatch, jobs, reconcile_sends, release
+from chalicelib.services import dispatch, jobs, minutely, reconcile_sends
 from chalicelib.store import messages, optouts
 from chalicelib.store.models import CampaignModel, MessageModel, SenderNumberModel
 from chalicelib.store.templates import TemplateModel
-from infra.pumps import LambdaContext, invoke
-from infra.sandbox import Faults, SandboxServer
+from local.pumps import LambdaContext, invoke
+from local.sandbox import Faults, SandboxServer
 from tests.conftest import Api, Brand, campaign_body
 from tests.send_faults import after_send
 from tests.service.test_send_once import _drain_send_queue, _launched_campaign, _sqs_event
@@ -185,8 +185,8 @@ def test_expired_claim_the_gateway_never_saw_is_sent_again_once(
     # a consumer claimed it and died before calling the gateway
     claimed = messages.claim(cid, "+12125550138", "dead-attempt", time.time() - 600, 60)
     assert claimed is not None
-    assert release.tick()["resent"] == 1  # reconciled: back in the table, due now
-    assert release.tick()["messages_released"] == 1  # and on the queue at the next tick
+    assert minutely.tick()["resent"] == 1  # reconciled: back in the table, due now
+    assert minutely.tick()["messages_released"] == 1  # and on the queue at the next tick
     _drain_send_queue(cid)
     got = sandbox.sandbox.snapshot()
     assert [m["to"] for m in got] == ["+12125550138"]
@@ -329,8 +329,8 @@ def test_future_launch_waits_scheduled_until_the_schedule_starts_it(
     status, body = api.call("POST", f"/campaigns/{cid}/launch", brand,
                             json_body={"consent": True})
     assert status == 200 and body["status"] == "SCHEDULED"
-    assert release.tick(time.time())["campaigns_started"] == 0
-    assert release.tick(launch_at + 1)["campaigns_started"] == 1
+    assert minutely.tick(time.time())["campaigns_started"] == 0
+    assert minutely.tick(launch_at + 1)["campaigns_started"] == 1
     assert api.call("GET", f"/campaigns/{cid}", brand)[1]["status"] == "RUNNING"
     # the control-queue job the tick queued
     sqs = aws.client("sqs")
@@ -381,10 +381,10 @@ def test_a_message_due_in_six_hours_costs_a_few_queue_operations(
     # When the one-minute schedule runs every 15 minutes of those six hours
     tick = now
     while tick < due - 61:
-        release.release_messages(tick)
+        minutely.release_messages(tick)
         tick += 900
     assert calls == []  # it waited in the table, not on the queue
-    release.release_messages(due - 30)
+    minutely.release_messages(due - 30)
     assert calls == ["SendMessageBatch"]
     # Then the consumer (its clock at the due time) sends it with no queue operation of its
     # own: one send, plus the receive and delete Lambda's poller makes

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from chalice.app import DynamoDBEventConfig
 
-from infra.pumps import StreamPump
+from local.pumps import StreamPump
 
 STREAM_ARN = ("arn:aws:dynamodb:us-east-1:123456789012:table/proactive-dev-messages/stream/"
               "2026-11-25T00:00:00.000")

@@ -69,7 +69,7 @@ def test_metrics_read_the_messages_table_stream(packaged: tuple[Path, dict[str, 
 # Actions that AWS does not scope to a resource: only these may have Resource "*".
 NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData", "xray:PutTraceSegments",
                      "xray:PutTelemetryRecords"}
-EVENT_HANDLERS = ("SendMessages", "RunJobs", "ReleaseDue", "AggregateMetrics")
+EVENT_HANDLERS = ("SendMessages", "RunJobs", "EveryMinute", "AggregateMetrics")
 
 
 def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

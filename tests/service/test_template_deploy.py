@@ -40,7 +40,7 @@ def test_gateway_users_may_read_brands_secrets_manager_credentials(
     brands = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:"
                          "${AWS::AccountId}:secret:proactive/${Stage}/*"}
     # The API (webhooks, answers, templates), the send consumer, the expired-claim sweep.
-    for role in ("DefaultRole", "SendMessagesRole", "ReleaseDueRole"):
+    for role in ("DefaultRole", "SendMessagesRole", "EveryMinuteRole"):
         assert _grants(template, role, "secretsmanager:GetSecretValue", brands), role
         # ...and find which account the brand uses.
         assert _grants(template, role, "dynamodb:GetItem", {"Fn::GetAtt": ["BrandsTable", "Arn"]})

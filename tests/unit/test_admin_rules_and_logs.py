@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from chalicelib.domain import brand_rules
-from chalicelib.logging import MaskingFormatter, logger, message_ref
+from chalicelib.logs import MaskingFormatter, logger, message_ref
 
 
 def test_json_logs_mask_phone_numbers_in_every_field() -> None:

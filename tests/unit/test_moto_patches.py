@@ -1,4 +1,4 @@
-"""The local stack's moto patches (infra/moto_server.py) still find what they patch.
+"""The local stack's moto patches (local/moto_server.py) still find what they patch.
 
 A moto upgrade that moved one of them would otherwise show only as lost updates or missing stream
 records in the slowest tests."""
@@ -19,13 +19,13 @@ from botocore.config import Config
 from moto.dynamodb.models.table import Table
 from moto.moto_server import werkzeug_app
 
-from infra import moto_server
+from local import moto_server
 
 
 def test_moto_is_the_version_the_patches_were_written_for() -> None:
     installed = importlib.metadata.version("moto")
     assert installed == moto_server.PATCHED_MOTO_VERSION, (
-        f"moto {installed} is installed; infra/moto_server.py patches moto "
+        f"moto {installed} is installed; local/moto_server.py patches moto "
         f"{moto_server.PATCHED_MOTO_VERSION}: re-check each patch, then update the constant")
     pins = (Path(__file__).resolve().parents[2] / "requirements-local.txt").read_text()
     assert f"moto[server]=={moto_server.PATCHED_MOTO_VERSION}" in pins

@@ -1,5 +1,6 @@
-"""The web tool's vendored files come from the versions web/package-lock.json pins, checked
-against the lock's sha512 before they are written (infra/web_vendor.py, `make web`)."""
+"""The web tool's vendored files come from the versions chalicelib/web/npm/package-lock.json
+pins, checked against the lock's sha512 before they are written (local/web_vendor.py,
+`make web`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import web_vendor
+from local import web_vendor
 
 
 def _tarball(files: dict[str, bytes]) -> bytes:

@@ -9,11 +9,11 @@ from pathlib import Path
 import boto3
 import pytest
 
-from chalicelib import secrets
+from chalicelib import secret_store
 from chalicelib.messaging import gateway
 from chalicelib.services import onboarding
-from infra import onboard
-from infra.local_resources import put_local_secrets
+from local.local_resources import put_local_secrets
+from ops import onboard
 from tests.conftest import Api, Brand, campaign_body
 
 # One request per 10 s, bursts of 3: a handful of quick requests exhausts it whatever the pace.
@@ -112,11 +112,11 @@ def test_onboarding_refuses_a_gateway_secret_that_is_missing_or_out_of_reach(
 
 def test_gateway_credentials_are_read_from_ssm_by_reference(aws: dict[str, str]) -> None:
     assert aws["TWILIO_AUTH_TOKEN_PARAM"] == "/proactive/dev/twilio/auth-token"
-    assert secrets.gateway_credentials() == ("AC" + "0" * 32, "test-token")
+    assert secret_store.gateway_credentials() == ("AC" + "0" * 32, "test-token")
     put_local_secrets(aws["AWS_ENDPOINT_URL"], {
         "/proactive/dev/brands/acme/twilio": json.dumps(
             {"account_sid": "AC" + "1" * 32, "auth_token": "acme-token"})})
-    assert secrets.gateway_credentials("/proactive/dev/brands/acme/twilio") == (
+    assert secret_store.gateway_credentials("/proactive/dev/brands/acme/twilio") == (
         "AC" + "1" * 32, "acme-token")
     brand_gateway = gateway.get_gateway("/proactive/dev/brands/acme/twilio")
     assert brand_gateway.client().client.username == "AC" + "1" * 32

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.services import jobs
 from chalicelib.store import messages
 from chalicelib.store.models import SenderNumberModel
-from infra.sandbox import SandboxServer
+from local.sandbox import SandboxServer
 from tests.conftest import Api, Brand, campaign_body
 from tests.service.recipients.conftest import WHATSAPP_NUMBER, create_template
 from tests.service.test_send_once import _drain_send_queue

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import aws
 from chalicelib.store.models import BrandModel, CampaignModel, MessageModel
-from infra.pumps import LambdaContext, invoke
+from local.pumps import LambdaContext, invoke
 
 # What each final status counts in (PRODUCT: sent, delivered to gateway / consumer, failed,
 # responded): written out here independently of the code under test.

@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.domain import analytics
 from chalicelib.services import analytics as analytics_service
-from chalicelib.services import reconcile
+from chalicelib.services import recount
 from chalicelib.services.auth import Principal
 from chalicelib.store import metrics
 from tests import awscalls
@@ -110,7 +110,7 @@ def test_every_figure_equals_a_recount_of_known_messages(api: Api, brand: Brand,
                                                          "2026-03-03", "2026-03-04"})
     assert campaign["campaign"]["sent"] == campaign["totals"]["sent"]
     # and nothing differs from a full recount of the table
-    assert reconcile.reconcile_all().differences == []
+    assert recount.reconcile_all().differences == []
 
 
 def test_replayed_and_split_batches_count_each_record_once(brand: Brand, stream: Stream) -> None:
@@ -127,7 +127,7 @@ def test_replayed_and_split_batches_count_each_record_once(brand: Brand, stream:
     once = {key: counters for key, counters in metrics.iter_all()}
     deliver(records + records[:3])  # a record twice in one batch, too
     assert {key: counters for key, counters in metrics.iter_all()} == once
-    assert reconcile.reconcile_all().differences == []
+    assert recount.reconcile_all().differences == []
     sales = metrics.read_counters(*metrics.campaign_key("cmp_sales"))
     finals = Counter(m.final for m in plan if m.campaign_id == "cmp_sales")
     assert {k: v for k, v in sales.items() if v} == dict(finals)
@@ -207,7 +207,7 @@ def test_opt_outs_count_once_per_consumer_in_the_received_messages_figures(
     item = next(i for i in listed["items"] if i["id"] == cid)
     assert item["metrics"] == {"recipients": 0, "sent": 2, "failed": 1, "success_rate": 0.5,
                                "response_rate": 0.0, "opted_out": 1, "opt_out_rate": 1.0}
-    assert reconcile.reconcile_all().differences == []  # opt-outs are recounted too
+    assert recount.reconcile_all().differences == []  # opt-outs are recounted too
 
 
 def test_reconciliation_reports_a_counter_that_drifted(brand: Brand, stream: Stream) -> None:
@@ -216,25 +216,25 @@ def test_reconciliation_reports_a_counter_that_drifted(brand: Brand, stream: Str
     sent = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0).timestamp()
     play(Planned(cid, brand.brand_id, "support", "+12125550501", "DELIVERED", sent))
     deliver(stream.read_new())
-    assert reconcile.reconcile_recent().differences == []
+    assert recount.reconcile_recent().differences == []
     day = datetime.fromtimestamp(sent, ZoneInfo("UTC")).date().isoformat()
     metrics.apply_once("tampered", {metrics.brand_day_key(brand.brand_id, day, "support"):
                                     {"q48": analytics.unit("sent")},
                                     metrics.campaign_key(cid): {"SENT": 1}})
     found = {(d.sk, d.counter, d.expected, d.actual)
-             for d in reconcile.reconcile_recent().differences}
+             for d in recount.reconcile_recent().differences}
     assert found == {(f"day#{day}#skill#support", "q48.sent", 1, 2), ("status", "SENT", 0, 1)}
-    assert len(reconcile.reconcile_all().differences) == 2
-    with awscalls.acting_as("reconcile_counters"):  # what the daily function does, as it
-        result = reconcile.scheduled_check(settle_seconds=0)
+    assert len(recount.reconcile_all().differences) == 2
+    with awscalls.acting_as("recount_counters"):  # what the daily function does, as it
+        result = recount.scheduled_check(settle_seconds=0)
         assert result["differences"] == 2  # the same drift in both recounts
-        assert reconcile.scheduled_check() == {"skipped": True}  # once a day, however often
+        assert recount.scheduled_check() == {"skipped": True}  # once a day, however often
 
 
-def test_make_reconcile_exits_1_and_names_the_counter_that_differs(
+def test_make_recount_exits_1_and_names_the_counter_that_differs(
         aws: dict[str, str], brand: Brand, stream: Stream,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from infra import reconcile as command
+    from ops import recount as command
 
     cid = new_campaign(brand.brand_id, "cmp_cli", "sales", created_at=at("2026-03-01T00:00"))
     play(Planned(cid, brand.brand_id, "sales", "+12125550601", "SENT", at("2026-03-02T10:00")))

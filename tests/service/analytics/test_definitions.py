@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.services import reconcile
+from chalicelib.services import recount
 from chalicelib.store.models import BrandModel
 from tests.conftest import Api, Brand
 from tests.service.analytics.conftest import Planned, Stream, deliver, new_campaign, play
@@ -87,7 +87,7 @@ def test_rates_follow_the_products_definitions_with_hand_computed_figures(
     assert item["metrics"] == {"recipients": 0, "sent": 10, "failed": 3, "success_rate": 0.8,
                                "response_rate": 0.25, "opted_out": 1, "opt_out_rate": 0.125}
     # Opt-outs are now a figure of the messages, so the recount checks them too.
-    assert reconcile.reconcile_all().differences == []
+    assert recount.reconcile_all().differences == []
 
 
 def test_delivery_to_the_consumer_is_not_reported_rather_than_zero_without_reports(

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.messaging import webhooks
-from infra.pumps import StreamPump
+from local.pumps import StreamPump
 from tests.conftest import Api, Brand, campaign_body
 
 PUBLIC = "https://api.example.test/api"  # PUBLIC_BASE_URL of the `aws` fixture
@@ -110,7 +110,7 @@ def drain_inbound_queue() -> list[dict[str, Any]]:
     from app import app
     from chalicelib import aws
     from chalicelib.config import get_settings
-    from infra.pumps import LambdaContext
+    from local.pumps import LambdaContext
 
     sqs, url = aws.client("sqs"), get_settings().inbound_queue_url
     answers: list[dict[str, Any]] = []

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.store import messages
 from chalicelib.store.models import BrandModel, MessageModel
-from infra.sandbox import SandboxServer
+from local.sandbox import SandboxServer
 from tests.conftest import Api, Brand
 from tests.service.inbound.conftest import Twilio, launch_and_send
 

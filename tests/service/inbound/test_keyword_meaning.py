@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain import keywords
 from chalicelib.store import conversations, messages, optouts
-from infra.sandbox import SandboxServer
+from local.sandbox import SandboxServer
 from tests.conftest import Api, Brand
 from tests.service.inbound.conftest import Twilio, launch_and_send
 

@@ -9,7 +9,7 @@ from chalicelib.domain import keywords
 from chalicelib.services import jobs
 from chalicelib.store import conversations, messages, optouts
 from chalicelib.store.models import BrandModel, SenderNumberModel
-from infra.sandbox import SandboxServer
+from local.sandbox import SandboxServer
 from tests.conftest import Api, Brand, campaign_body
 from tests.service.inbound.conftest import Twilio, launch_and_send
 from tests.service.test_send_once import _drain_send_queue

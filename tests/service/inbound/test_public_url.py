@@ -15,8 +15,8 @@ import pytest
 from chalicelib import config
 from chalicelib.messaging import webhooks
 from chalicelib.store import optouts
-from infra.pumps import LambdaContext
-from infra.sandbox import SandboxServer
+from local.pumps import LambdaContext
+from local.sandbox import SandboxServer
 from tests.conftest import Api, Brand
 from tests.service.inbound.conftest import TOKEN, Twilio, launch_and_send
 

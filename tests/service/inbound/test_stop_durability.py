@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.store import conversations, messages, optouts
-from infra.sandbox import SandboxServer
+from local.sandbox import SandboxServer
 from tests import awscalls
 from tests.conftest import Api, Brand
 from tests.service.inbound.conftest import (

@@ -57,7 +57,7 @@ def drain_webhooks(rounds: int = 50) -> list[str]:
     from app import app
     from chalicelib import aws
     from chalicelib.config import get_settings
-    from infra.pumps import LambdaContext, invoke
+    from local.pumps import LambdaContext, invoke
 
     sqs, url = aws.client("sqs"), get_settings().webhook_queue_url
     ids: list[str] = []

@@ -14,7 +14,7 @@ import pytest
 from chalicelib.lp import responses as lp_r
 from chalicelib.lp import token
 from chalicelib.services import onboarding
-from infra import pumps
+from local import pumps
 from tests import awscalls
 from tests.conftest import Api, Brand
 

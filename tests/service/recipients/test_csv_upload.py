@@ -15,7 +15,7 @@ import boto3
 from chalicelib.services import views
 from chalicelib.services.recipients import MAX_UPLOAD_BYTES
 from chalicelib.store.models import CampaignModel, MessageModel
-from infra.pumps import S3Pump
+from local.pumps import S3Pump
 from tests.conftest import Api, Brand, campaign_body
 from tests.service.recipients.conftest import WHATSAPP_NUMBER
 from tests.uploads import post_file

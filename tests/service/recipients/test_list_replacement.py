@@ -21,7 +21,7 @@ import boto3
 from chalicelib.services import jobs
 from chalicelib.services import recipients as recipient_lists
 from chalicelib.store.models import CampaignModel
-from infra.sandbox import SandboxServer
+from local.sandbox import SandboxServer
 from tests import awscalls
 from tests.conftest import Api, Brand, campaign_body
 from tests.service.recipients.test_csv_upload import _pump, _put

@@ -1,14 +1,14 @@
-"""Onboard a brand: `make onboard` / `python -m infra.onboard`.
+"""Onboard a brand: `make onboard` / `python -m ops.onboard`.
 
 Creates the brand (name, time zone, gateway credentials reference) and its first admin key,
 whose secret is printed once. Against the running local stack by default (`make run` writes
 .local/stack.json with moto's endpoint); with `--aws` against the stage's CloudFormation stack
 (table names from the stack's resources, your AWS credentials).
 
-    python -m infra.onboard --brand-id acme --name "Acme Inc." --time-zone America/New_York
-    python -m infra.onboard --aws --stage prod --brand-id acme --name "Acme Inc." \\
+    python -m ops.onboard --brand-id acme --name "Acme Inc." --time-zone America/New_York
+    python -m ops.onboard --aws --stage prod --brand-id acme --name "Acme Inc." \\
         --time-zone America/New_York --gateway-secret-ref /proactive/prod/brands/acme/twilio
-    python -m infra.onboard --brand-id acme --set-api-limit --api-rate 50 --api-burst 100
+    python -m ops.onboard --brand-id acme --set-api-limit --api-rate 50 --api-burst 100
 """
 
 from __future__ import annotations

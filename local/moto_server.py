@@ -441,7 +441,7 @@ def _partition_queries() -> None:
 # this must run before the first request).
 
 def _cors_from_bucket_rules_only() -> None:
-    werkzeug_app.DISABLE_GLOBAL_CORS = True
+    werkzeug_app.DISABLE_GLOBAL_CORS = True  # type: ignore[attr-defined]
     _cors_on_form_posts()
 
 
@@ -479,7 +479,7 @@ class MotoServer:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> MotoServer:
         self.thread.start()
@@ -492,7 +492,7 @@ class MotoServer:
 
 
 class MotoProcess:
-    """The same server in a child process (`python -m infra.moto_server`).
+    """The same server in a child process (`python -m local.moto_server`).
 
     moto does most of the local stack's work; in its own process it runs on its own core instead
     of competing for one interpreter lock with the API, the pumps and the consumers, whose send
@@ -512,7 +512,7 @@ class MotoProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.moto_server", "--host", self.host,
+            [sys.executable, "-m", "local.moto_server", "--host", self.host,
              "--port", str(self.port)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root, env=env)
         ready: list[str] = []

@@ -1,4 +1,4 @@
-"""`make reconcile`: recount every counter from the messages table and report any difference.
+"""`make recount`: recount every counter from the messages table and report any difference.
 
 Against the running local stack (`make run` writes .local/stack.json), a given endpoint
 (`--endpoint http://127.0.0.1:5000`), or AWS itself (`--aws`: table names from METRICS_TABLE,
@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from infra.local_stack import ROOT
+from local.local_stack import ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,10 +40,10 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.setdefault(key, "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     from chalicelib import config
-    from chalicelib.services import reconcile
+    from chalicelib.services import recount
 
     config.reset_settings()
-    report = reconcile.reconcile_all()
+    report = recount.reconcile_all()
     print(f"messages recounted: {report.messages}; counter items compared: {report.items}; "
           f"differences: {len(report.differences)}")
     for diff in report.differences[:args.show]:

@@ -8,8 +8,8 @@ import signal
 import threading
 from pathlib import Path
 
-from infra.local_stack import ROOT, LocalStack
-from infra.seed import seed_demo
+from local.local_stack import ROOT, LocalStack
+from local.seed import seed_demo
 
 
 def main() -> None:

@@ -261,7 +261,7 @@ class Sandbox:
         with self.lock:
             self.messages.clear()
 
-    # --- webhooks: consumer replies and status callbacks (issue 5) ---------------------------
+    # --- webhooks: consumer replies and status callbacks ---------------------------
 
     def _hooks(self) -> WebhookState:
         # Created on first use, so this block needs nothing from __init__.
@@ -625,7 +625,7 @@ class SandboxServer:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> SandboxServer:
         self.thread.start()
@@ -636,6 +636,6 @@ class SandboxServer:
         self.server.server_close()
 
     def configure_webhooks(self, base_url: str, auth_token: str) -> SandboxServer:
-        """Where our webhooks are and the token to sign them with (issue 5)."""
+        """Where our webhooks are and the token to sign them with."""
         self.sandbox.configure_webhooks(base_url, auth_token)
         return self

@@ -108,14 +108,15 @@ def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any
             attrs[(name, "StreamArn")] = description["LatestStreamArn"]
     elif cfn_type == "AWS::SQS::Queue":
         queue = props.get("QueueName", name)
-        attributes = {}
+        attributes: dict[str, str] = {}
         for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds",
                     "ReceiveMessageWaitTimeSeconds"):
             if key in props:
                 attributes[key] = str(props[key])
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
-        url = sqs.create_queue(QueueName=queue, Attributes=attributes)["QueueUrl"]
+        url = sqs.create_queue(QueueName=queue,
+                               Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
         refs[name] = url
         attrs[(name, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
         attrs[(name, "QueueName")] = queue

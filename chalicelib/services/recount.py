@@ -1,5 +1,5 @@
 """Reconciliation: recount the counters from the messages table and report every difference
-(docs/design.md#invariant-6). `make reconcile` recounts everything; the daily schedule on AWS
+(docs/design.md#invariant-6). `make recount` recounts everything; the daily schedule on AWS
 recounts the campaigns that may still change and logs a metric (CounterDifferences) and the details.
 
 Opt-outs count as a mark on the message the consumer received (opted_out_at), so they are
@@ -19,7 +19,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.domain import analytics
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.services.metrics import contribution
 from chalicelib.store import campaigns, messages, metrics
 

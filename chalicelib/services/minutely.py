@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from chalicelib.config import get_settings
-from chalicelib.logging import logger
+from chalicelib.logs import logger
 from chalicelib.services import queues, reconcile_sends
 from chalicelib.store import campaigns, messages
 
@@ -82,7 +82,7 @@ def release_messages(now: float) -> int:
     began = time.time()
     # Each chunk's DelaySeconds from the time it is sent (`now` advanced by the time taken): a
     # release of tens of thousands takes a minute, and a delay counted from its start would make
-    # the last chunks late by that much (issue 15.3, bench/simulate.py).
+    # the last chunks late by that much (bench/simulate.py).
     for due in messages.iter_due(now + horizon):
         batch.append(due)
         if len(batch) >= CHUNK:

@@ -1,7 +1,7 @@
 """The embedded local stack: moto server with the resources of infra/, the API (Chalice's local
 server, same app object), the event pumps and the sandbox gateway, on loopback.
 
-Used by `make run` (infra/run.py) and by the end-to-end tests, on free ports.
+Used by `make run` (local/run.py) and by the end-to-end tests, on free ports.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from chalice.local import (
     RouteMatcher,
 )
 
-from infra import pumps
-from infra.local_resources import REGION, create_resources, put_local_secrets
-from infra.moto_server import MotoProcess
-from infra.pumps import Pump, S3Pump, SchedulePump, SqsPump, StreamPump
-from infra.sandbox import Faults, SandboxServer
 from infra.template import gateway_response, load_fragment
+from local import pumps
+from local.local_resources import REGION, create_resources, put_local_secrets
+from local.moto_server import MotoProcess
+from local.pumps import Pump, S3Pump, SchedulePump, SqsPump, StreamPump
+from local.sandbox import Faults, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
@@ -133,7 +133,7 @@ class LocalStack:
     send_consumers: int | None = None  # default: the handler's maximum_concurrency
     # The sandbox's status callbacks: off | delivered | undelivered (POST /sandbox/callbacks).
     status_callbacks: str = "off"
-    faults: Faults | None = None  # the sandbox's fault injection (infra/sandbox.py)
+    faults: Faults | None = None  # the sandbox's fault injection (local/sandbox.py)
     sqs_duplicate_share: float = 0.0  # share of SQS messages the pumps deliver twice
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. GATEWAY_TIMEOUT_SECONDS
     env: dict[str, str] = field(default_factory=dict)

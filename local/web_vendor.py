@@ -1,10 +1,11 @@
 """The web tool's third-party files (Chart.js; swagger-ui-dist for /docs) into
 chalicelib/web/vendor/, without npm, root or apt.
 
-The versions are the ones pinned in web/package-lock.json (npm keeps that file current:
-`cd web && npm install chart.js@X`); each package's tarball is fetched from the npm registry
-with Python and checked against the lock file's sha512 `integrity` before a file is copied.
-`make web` runs this; it does nothing when the files are already there.
+The versions are the ones pinned in chalicelib/web/npm/package-lock.json (npm keeps that file
+current: `cd chalicelib/web/npm && npm install --package-lock-only chart.js@X`); each package's
+tarball is fetched from the npm registry with Python and checked against the lock file's sha512
+`integrity` before a file is copied. `make web` runs this; it does nothing when the files are
+already there.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCK = ROOT / "web" / "package-lock.json"
+LOCK = ROOT / "chalicelib" / "web" / "npm" / "package-lock.json"
 VENDOR = ROOT / "chalicelib" / "web" / "vendor"
 REGISTRY = os.environ.get("NPM_REGISTRY", "https://registry.npmjs.org").rstrip("/")
 # package -> the files of its tarball the web tool serves (paths inside the tarball's package/)
@@ -35,7 +36,7 @@ class VendorError(Exception):
 
 
 def pinned(lock_path: Path = LOCK) -> dict[str, tuple[str, str]]:
-    """package -> (version, sha512 integrity) as web/package-lock.json pins them."""
+    """package -> (version, sha512 integrity) as chalicelib/web/npm/package-lock.json pins them."""
     packages = json.loads(lock_path.read_text())["packages"]
     out: dict[str, tuple[str, str]] = {}
     for name in FILES:
