@@ -16,7 +16,7 @@ from chalicelib.domain.inputs import CampaignIn, LaunchIn, merge_patch, validate
 from chalicelib.logs import logger
 from chalicelib.services import analytics, queues, webhooks_out
 from chalicelib.services import recipients as recipient_lists
-from chalicelib.services import templates as recipient_templates
+from chalicelib.services import templates as wa_templates
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import campaign_view, message_view, upload_state
 from chalicelib.store import brands, campaigns, messages, metrics
@@ -159,7 +159,7 @@ def _channel_content(brand_id: str, payload: CampaignIn) -> tuple[str | None, st
     """
     if payload.channel == "sms":
         return None, None, payload.text
-    template = recipient_templates.approved(brand_id, str(payload.template_id))
+    template = wa_templates.approved(brand_id, str(payload.template_id))
     fallback = None
     if payload.channel == "prioritized":
         raw = str(payload.fallback_from_number)
@@ -239,7 +239,7 @@ def launch(principal: Principal, campaign_id: str, payload: LaunchIn) -> dict[st
             f"the recipient list has {campaign.recipient_errors} line(s) with errors; correct "
             "the list and upload it again before launching", code="RECIPIENT_ERRORS")
     if campaign.channel in ("whatsapp", "prioritized"):
-        recipient_templates.approved(campaign.brand_id, str(campaign.template_id))
+        wa_templates.approved(campaign.brand_id, str(campaign.template_id))
     _check_senders(campaign)
     brand = brands.get_brand(principal.brand_id)
     now = time.time()

@@ -25,7 +25,7 @@ from typing import Any
 
 from chalicelib.domain.errors import Conflict, Unprocessable, ValidationFailed
 from chalicelib.logs import logger
-from chalicelib.store import idempotency as keys
+from chalicelib.store import idempotency as stored_keys
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -68,7 +68,8 @@ def run(brand_id: str, key: str, request_fingerprint: str,
     check_key(key)
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
-        held = keys.take(brand_id, key, request_fingerprint, time.time(), STALE_AFTER_SECONDS)
+        held = stored_keys.take(brand_id, key, request_fingerprint, time.time(),
+                                STALE_AFTER_SECONDS)
         if held is None:
             break
         if held.fingerprint != request_fingerprint:
@@ -87,16 +88,16 @@ def run(brand_id: str, key: str, request_fingerprint: str,
     try:
         answer = call()
     except BaseException:
-        keys.release(brand_id, key)
+        stored_keys.release(brand_id, key)
         raise
     if answer.status >= 500 or answer.status in NOT_KEPT:
-        keys.release(brand_id, key)
+        stored_keys.release(brand_id, key)
         return answer
     try:
-        keys.finish(brand_id, key, answer.status, _dump(answer.body))
+        stored_keys.finish(brand_id, key, answer.status, _dump(answer.body))
     except Exception:  # noqa: BLE001 - the write happened: answer it; a retry would run again
         logger.exception("idempotency key answer not kept", extra={"brand_id": brand_id})
-        keys.release(brand_id, key)
+        stored_keys.release(brand_id, key)
     return answer
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.domain import templates as rules
+from chalicelib.domain import templates as wa_rules
 from chalicelib.domain.content_inputs import TemplateIn
 from chalicelib.domain.errors import Conflict, DomainError, field_error
 from chalicelib.domain.ids import new_id
@@ -19,7 +19,7 @@ from chalicelib.messaging.gateway import GatewayError
 from chalicelib.services import gateways
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
-from chalicelib.store import templates as store
+from chalicelib.store import templates as template_store
 from chalicelib.store.templates import TemplateModel
 
 
@@ -54,11 +54,11 @@ def view(template: TemplateModel) -> dict[str, Any]:
 
 
 def create(principal: Principal, payload: TemplateIn) -> dict[str, Any]:
-    for existing in store.all_of_brand(principal.brand_id):
+    for existing in template_store.all_of_brand(principal.brand_id):
         if existing.name == payload.name and existing.language == payload.language:
             raise Conflict(f"the brand already has a template '{payload.name}' in "
                            f"{payload.language} ({existing.template_id})")
-    body = rules.parse_body(payload.body)
+    body = wa_rules.parse_body(payload.body)
     try:
         sid = _content_api(principal.brand_id).create(
             name=payload.name, language=payload.language, body=payload.body,
@@ -71,12 +71,12 @@ def create(principal: Principal, payload: TemplateIn) -> dict[str, Any]:
         category=payload.category, body=payload.body, variable_count=body.variable_count,
         status="DRAFT", content_sid=sid, created_by=principal.label or principal.key_id,
         created_at=now, updated_at=now)
-    store.create(template)
+    template_store.create(template)
     return view(template)
 
 
 def submit(principal: Principal, template_id: str) -> dict[str, Any]:
-    template = store.get(principal.brand_id, template_id)
+    template = template_store.get(principal.brand_id, template_id)
     if template.status != "DRAFT":
         raise Conflict(f"template {template.name} was submitted already; it is "
                        f"{template.status}. Create a new template to change it.")
@@ -87,7 +87,7 @@ def submit(principal: Principal, template_id: str) -> dict[str, Any]:
         raise _gateway_failed(error, "submit the template") from None
     now = time.time()
     status = approval.status if approval.status != "DRAFT" else "PENDING"
-    store.set_status(template, status, approval.reason or "", now, submitted=True)
+    template_store.set_status(template, status, approval.reason or "", now, submitted=True)
     return view(template)
 
 
@@ -102,24 +102,24 @@ def refresh(template: TemplateModel) -> TemplateModel:
                        extra={"template_id": template.template_id, "code": error.code})
         return template
     if approval.status not in ("DRAFT", "PENDING") and approval.status != template.status:
-        store.set_status(template, approval.status, approval.reason or "", time.time())
+        template_store.set_status(template, approval.status, approval.reason or "", time.time())
     return template
 
 
 def get(principal: Principal, template_id: str) -> dict[str, Any]:
-    return view(refresh(store.get(principal.brand_id, template_id)))
+    return view(refresh(template_store.get(principal.brand_id, template_id)))
 
 
 def list_page(principal: Principal, limit: int, cursor: str | None,
               status: str | None) -> dict[str, Any]:
-    items, next_cursor = store.page(principal.brand_id, limit, cursor, status)
+    items, next_cursor = template_store.page(principal.brand_id, limit, cursor, status)
     return {"items": [view(refresh(t)) for t in items], "next_cursor": next_cursor}
 
 
 def approved(brand_id: str, template_id: str, field: str = "template_id") -> TemplateModel:
     """The brand's template if it is APPROVED (refreshed from the gateway); else a 400."""
     try:
-        template = refresh(store.get(brand_id, template_id))
+        template = refresh(template_store.get(brand_id, template_id))
     except DomainError:
         raise field_error(field, f"'{template_id}' is not a template of this brand") from None
     if template.status != "APPROVED":

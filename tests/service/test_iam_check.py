@@ -73,15 +73,15 @@ def test_the_recorder_sees_real_calls_made_by_a_function_and_their_threads(
         aws: dict[str, str], iam_recorder: Recorder) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from chalicelib import aws as clients
+    from chalicelib import aws as aws_clients
 
     # The send consumer scans the API keys table from a worker thread: its role has no grant.
     with awscalls.acting_as("send_messages"), ThreadPoolExecutor(1) as pool, \
             pytest.raises(ClientError, match="AccessDenied"):
-        pool.submit(clients.client("dynamodb").scan,
+        pool.submit(aws_clients.client("dynamodb").scan,
                     TableName=aws["API_KEYS_TABLE"]).result()
     with awscalls.acting_as(API_FUNCTION):  # granted to the API
-        clients.client("dynamodb").describe_table(TableName=aws["API_KEYS_TABLE"])
+        aws_clients.client("dynamodb").describe_table(TableName=aws["API_KEYS_TABLE"])
     refused = iam_recorder.take()  # taken here, so this test's own check passes
     assert [(r.function, r.action, r.resource) for r in refused] == [
         ("send_messages", "dynamodb:Scan", table_arn(aws["API_KEYS_TABLE"]))]
