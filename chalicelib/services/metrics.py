@@ -13,19 +13,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.domain import analytics
-from chalicelib.store import metrics
+from chalicelib.store import metrics, stream_images
+
+# string / number values of a stream record's image
+_s = stream_images.string
+_n = stream_images.number
 
 Contribution = dict[metrics.Key, Counter[str]]
 
 
-def _s(image: dict[str, Any], name: str) -> str | None:
-    value = image.get(name)
-    return str(value["S"]) if isinstance(value, dict) and "S" in value else None
-
-
-def _n(image: dict[str, Any], name: str) -> float | None:
-    value = image.get(name)
-    return float(value["N"]) if isinstance(value, dict) and "N" in value else None
 
 
 def sent_instant(image: dict[str, Any]) -> float:

@@ -43,9 +43,13 @@ from chalicelib.services import events as event_bus
 from chalicelib.services import views
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
-from chalicelib.store import campaigns, endpoints, markers, metrics
+from chalicelib.store import campaigns, endpoints, markers, metrics, stream_images
 from chalicelib.store.endpoints import DeadLetterModel, EndpointModel
 from chalicelib.store.models import CampaignModel
+
+# string / number values of a stream record's image
+_s = stream_images.string
+_n = stream_images.number
 
 EVENT_TYPES = ("message.sent", "message.delivered", "message.failed", "message.responded",
                "consumer.opted_out", "consumer.opted_in", "campaign.completed")
@@ -153,14 +157,6 @@ def event(event_type: str, brand_id: str, data: dict[str, Any], at: float,
             "brand_id": brand_id, "data": data}
 
 
-def _s(image: dict[str, Any], name: str) -> str | None:
-    value = image.get(name)
-    return str(value["S"]) if isinstance(value, dict) and "S" in value else None
-
-
-def _n(image: dict[str, Any], name: str) -> float | None:
-    value = image.get(name)
-    return float(value["N"]) if isinstance(value, dict) and "N" in value else None
 
 
 def message_event(record: dict[str, Any]) -> dict[str, Any] | None:
