@@ -1,5 +1,5 @@
 """Routes of the LivePerson Proactive 2.0 compatible API (a Chalice Blueprint; app.py registers
-it). Its own auth (the AppJWT of the token endpoint, chalicelib/lp/token.py) and its own error
+it). Its own auth (the AppJWT of the token endpoint, chalicelib/lp/tokens.py) and its own error
 shape (chalicelib/lp/errors.py); the work is done by our services (chalicelib/lp/service.py).
 
 Also the product routes this feature brings: the brand's API client credentials (admins) and SMS
@@ -16,7 +16,7 @@ from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from chalicelib.api import errors, params, request_limits
 from chalicelib.domain.inputs import parse_body
 from chalicelib.domain.sms_template_inputs import SmsTemplateIn, SmsTemplatePatchIn
-from chalicelib.lp import credentials, schemas, service, token
+from chalicelib.lp import credentials, schemas, service, tokens
 from chalicelib.lp.errors import LpError, lp_errors
 from chalicelib.services import auth, ratelimit, sms_templates
 from chalicelib.services.auth import Principal
@@ -65,7 +65,7 @@ def _request() -> Any:
 
 def _lp_principal(account_id: str) -> Principal:
     headers = _request().headers or {}
-    principal = token.principal(headers.get("authorization"), account_id)
+    principal = tokens.principal(headers.get("authorization"), account_id)
     ratelimit.check(principal.brand_id)
     return principal
 
@@ -98,7 +98,7 @@ def lp_token(accountId: str) -> dict[str, Any]:  # noqa: N803 - LivePerson's pat
     if grant != "client_credentials":
         raise LpError(400, "grant_type must be client_credentials")
     ratelimit.check(accountId)
-    return token.issue(accountId, values.get("client_id", ""), values.get("client_secret", ""))
+    return tokens.issue(accountId, values.get("client_id", ""), values.get("client_secret", ""))
 
 
 @lp_route("/api/v2/account/{accountId}/campaign", methods=["POST"])

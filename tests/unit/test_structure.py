@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -229,3 +230,13 @@ def test_each_resource_is_defined_in_one_fragment() -> None:
             if "Type" in resource:
                 where.setdefault(name, []).append(path.name)
     assert {name: files for name, files in where.items() if len(files) > 1} == {}
+
+
+def test_no_module_is_named_like_a_standard_library_one() -> None:
+    # `chalicelib/logging.py` once shadowed `logging` for anyone reading an import; `token`,
+    # `secrets`, `queue`... would do the same.
+    shadowing = sorted(str(path.relative_to(ROOT))
+                       for folder in ("chalicelib", "local", "ops", "infra")
+                       for path in (ROOT / folder).rglob("*.py")
+                       if path.stem in sys.stdlib_module_names)
+    assert shadowing == []

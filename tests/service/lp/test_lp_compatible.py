@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.lp import responses as lp_r
-from chalicelib.lp import token
+from chalicelib.lp import tokens
 from chalicelib.services import onboarding
 from local import pumps
 from tests import awscalls
@@ -166,7 +166,7 @@ def test_wrong_expired_or_foreign_tokens_and_bad_bodies_never_500(
     create = f"/api/v2/account/{brand.brand_id}/campaign"
     # expired: exactly LivePerson's body
     secret_client = enable(api, other_brand)
-    old = token.issue(other_brand.brand_id, secret_client["client_id"],
+    old = tokens.issue(other_brand.brand_id, secret_client["client_id"],
                       secret_client["client_secret"], now=1_000_000)["access_token"]
     status, answer = call(api, "POST", f"/api/v2/account/{other_brand.brand_id}/campaign",
                           body([sms("+12125550101")]), old)
