@@ -156,6 +156,11 @@ def test_an_integrator_creates_once_sends_to_json_recipients_and_receives_signed
         message_events("/hook"), message_events("/callback"),
         http("GET", f"/campaigns/{cid}/messages?limit=10")[1])
     hooked = receiver.events("/hook")
+    # one id per message status: every redelivery of it carried the same id (the receiver's
+    # dedupe), and nothing else was delivered
+    per_status = Counter((e["type"], e["data"]["external_id"]) for e in hooked.values()
+                         if e["type"].startswith("message."))
+    assert set(per_status.values()) == {1} and set(per_status) == expected, per_status
     for event in hooked.values():
         assert event["brand_id"] == demo["brand_id"]
         if event["type"].startswith("message."):
