@@ -8,6 +8,7 @@ the tests compare it with the pynamodb models.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,21 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: Path, modified_ns: int) -> dict[str, Any]:
+    """One fragment, parsed once per version of the file (every service test builds the
+    resources again: parsing the YAML each time cost more than creating them)."""
+    return yaml.load(path.read_text(), Loader=_LOADER) or {}  # noqa: S506 (a safe loader)
+
+
 def load_fragment(stage: str = "dev") -> dict[str, Any]:
     """All fragments merged, with the Stage parameter defaulting to `stage`."""
     merged: dict[str, Any] = {}
     for path in sorted(RESOURCES_DIR.glob("*.yaml")):
-        merged = deep_merge(merged, yaml.safe_load(path.read_text()) or {})
+        merged = deep_merge(merged, _parsed(path, path.stat().st_mtime_ns))
     merged.setdefault("Parameters", {})["Stage"] = {
         "Type": "String",
         "Default": stage,

@@ -3,6 +3,7 @@ the functions would get from the packaged template (Globals), resolved to the lo
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets as secrets_module
 from typing import Any
@@ -25,12 +26,8 @@ def create_resources(endpoint: str, stage: str = "dev",
     """Creates every resource; returns the function environment (name -> value). `parameters`
     set the template's parameters (e.g. WebOrigin: the local web tool's origin)."""
     fragment = load_fragment(stage)
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name=REGION)
-    ddb = session.client("dynamodb", endpoint_url=endpoint)
-    sqs = session.client("sqs", endpoint_url=endpoint)
-    s3 = session.client("s3", endpoint_url=endpoint)
-    events = session.client("events", endpoint_url=endpoint)
+    ddb, sqs, s3, events = (_client(endpoint, service)
+                            for service in ("dynamodb", "sqs", "s3", "events"))
     refs: dict[str, Any] = {name: spec.get("Default", "")
                             for name, spec in fragment.get("Parameters", {}).items()}
     refs.update({"Stage": stage, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
@@ -130,9 +127,7 @@ def _create(name: str, cfn_type: str, props: dict[str, Any], refs: dict[str, Any
         attrs[(name, "Arn")] = f"arn:aws:s3:::{bucket}"
     elif cfn_type == "AWS::SecretsManager::Secret":
         # A generated secret (GenerateSecretString), as CloudFormation makes it: random.
-        secrets = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-            region_name=REGION).client("secretsmanager", endpoint_url=sqs.meta.endpoint_url)
+        secrets = _client(sqs.meta.endpoint_url, "secretsmanager")
         arn = secrets.create_secret(Name=props.get("Name", name),
                                     SecretString=secrets_module.token_hex(32))["ARN"]
         refs[name] = arn
@@ -165,8 +160,15 @@ def _s3_cors(cfn: dict[str, Any]) -> dict[str, Any]:
 def put_local_secrets(endpoint: str, values: dict[str, str]) -> None:
     """Store secrets in moto's SSM the way ops store them on AWS: SecureString parameters named
     by the functions' *_PARAM variables ({parameter name: value})."""
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name=REGION)
-    ssm = session.client("ssm", endpoint_url=endpoint)
+    ssm = _client(endpoint, "ssm")
     for name, value in values.items():
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+@functools.lru_cache(maxsize=32)
+def _client(endpoint: str, service: str) -> Any:
+    """One client per moto endpoint and service for the process (botocore clients are
+    thread-safe; building one costs ~0.2 s, which every service test paid six times)."""
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=REGION)
+    return session.client(service, endpoint_url=endpoint)
