@@ -204,11 +204,22 @@ def _operations() -> dict[tuple[str, str], Op]:
                    "Submit": ("POST /templates/{template_id}/submit", "template_id", "id")}),
         ("GET", "/templates"): Op(
             "The brand's templates", r.TemplatePage,
-            query=(*PAGE, _enum("status", TEMPLATE_STATUSES, "only templates in this status"))),
+            query=(*PAGE, _enum("status", (*TEMPLATE_STATUSES, "ARCHIVED"),
+                                "only templates in this status (archived ones are listed only "
+                                "with ARCHIVED)"))),
         ("GET", "/templates/{template_id}"): Op("A template, its approval status refreshed",
                                                 r.Template, statuses=NOT_FOUND),
         ("POST", "/templates/{template_id}/submit"): Op(
             "Submit for WhatsApp approval", r.Template, statuses=CONFLICT),
+        ("POST", "/templates/{template_id}/archive"): Op(
+            "Archive: out of the wizard's list, approval unchanged; campaigns using it keep it",
+            r.Template, roles=ADMIN, statuses=CONFLICT),
+        ("POST", "/templates/{template_id}/unarchive"): Op(
+            "Restore an archived template to the lists", r.Template, roles=ADMIN,
+            statuses=CONFLICT),
+        ("DELETE", "/templates/{template_id}"): Op(
+            "Delete a template; 409 TEMPLATE_IN_USE while a DRAFT, SCHEDULED or RUNNING "
+            "campaign uses it", r.TemplateDeleted, roles=ADMIN, statuses=CONFLICT),
         # administration
         ("GET", "/brand"): Op("The brand's settings and API limit", r.Brand),
         ("PUT", "/brand"): Op("Change settings; omitted fields keep their value", r.Brand,

@@ -217,11 +217,17 @@ class Template(Out):
     created_by: str | None
     submitted_at: Timestamp | None
     updated_at: Timestamp | None
+    archived_at: Timestamp | None = Field(
+        default=None, description="set while archived: out of the wizard's list")
 
 
 class TemplatePage(Out):
     items: list[Template]
     next_cursor: str | None
+
+
+class TemplateDeleted(Out):
+    deleted: str
 
 
 # --- administration ---------------------------------------------------------------------------

@@ -2,6 +2,12 @@
 
 An approval is decided by WhatsApp, not by us: a PENDING template is refreshed from the gateway
 whenever it is read, and only an APPROVED one can be used by a campaign.
+
+Admins archive, restore and delete templates whatever their approval status. Archiving only takes
+a template out of the lists the wizard offers (GET /templates; `?status=ARCHIVED` lists the
+archived ones): its approval is unchanged, so campaigns that already use it keep launching and
+sending, as a brand expects of tidying its list. Deleting is refused while a campaign that may
+still send (DRAFT, SCHEDULED, RUNNING) uses the template.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from chalicelib.domain.ids import new_id
 from chalicelib.logs import logger
 from chalicelib.messaging.content_api import BrandContentApi, get_content_api
 from chalicelib.messaging.gateway import GatewayError
-from chalicelib.services import gateways
+from chalicelib.services import audit_log, gateways
 from chalicelib.services.auth import Principal
 from chalicelib.services.views import iso
+from chalicelib.store import audit, campaigns
 from chalicelib.store import templates as template_store
 from chalicelib.store.templates import TemplateModel
 
@@ -50,6 +57,7 @@ def view(template: TemplateModel) -> dict[str, Any]:
         "created_by": template.created_by,
         "submitted_at": iso(template.submitted_at),
         "updated_at": iso(template.updated_at),
+        "archived_at": iso(template.archived_at),
     }
 
 
@@ -127,6 +135,60 @@ def approved(brand_id: str, template_id: str, field: str = "template_id") -> Tem
         raise field_error(field, f"template {template.name} is {template.status}{reason}; only "
                           "an APPROVED template can be sent")
     return template
+
+
+USING_STATUSES = ("DRAFT", "SCHEDULED", "RUNNING")  # campaigns that may still send
+
+
+def archive(principal: Principal, template_id: str) -> dict[str, Any]:
+    """Out of the wizard's list; campaigns using it keep it (see the module's note)."""
+    template = template_store.get(principal.brand_id, template_id)
+    if template.archived_at is not None:
+        raise Conflict(f"template {template.name} is archived already")
+    before = view(template)
+    now = time.time()
+    step = template_store.archive_step(template, now,
+                                       f"template {template.name} is archived already")
+    template.archived_at, template.updated_at = now, now
+    audit.commit([step], audit_log.entry(principal, principal.brand_id, "template.archive",
+                                         template_id, before, view(template)))
+    return view(template)
+
+
+def unarchive(principal: Principal, template_id: str) -> dict[str, Any]:
+    """Back in the wizard's list (if its approval allows it to be chosen)."""
+    template = template_store.get(principal.brand_id, template_id)
+    if template.archived_at is None:
+        raise Conflict(f"template {template.name} is not archived")
+    before = view(template)
+    now = time.time()
+    step = template_store.unarchive_step(template, now,
+                                         f"template {template.name} is not archived")
+    template.archived_at, template.updated_at = None, now
+    audit.commit([step], audit_log.entry(principal, principal.brand_id, "template.unarchive",
+                                         template_id, before, view(template)))
+    return view(template)
+
+
+def delete(principal: Principal, template_id: str) -> dict[str, Any]:
+    """Refused (TEMPLATE_IN_USE, naming them) while a campaign that may still send uses it: its
+    launch and its sends read the template. The template stays at the gateway's Content API."""
+    template = template_store.get(principal.brand_id, template_id)
+    users = [c for c in campaigns.iter_brand(principal.brand_id)
+             if c.status in USING_STATUSES and c.template_id == template_id]
+    if users:
+        named = ", ".join(f"'{c.name}' ({c.campaign_id}, {c.status})" for c in users[:10])
+        more = f" and {len(users) - 10} more" if len(users) > 10 else ""
+        plural = len(users) > 1
+        raise Conflict(f"template {template.name} is used by campaign{'s' if plural else ''} "
+                       f"{named}{more}; cancel {'them' if plural else 'it'} or give "
+                       f"{'them' if plural else 'it'} another template first, or archive the "
+                       "template instead", code="TEMPLATE_IN_USE")
+    audit.commit([template_store.delete_step(template, f"template {template.name} was "
+                                                       "deleted meanwhile")],
+                 audit_log.entry(principal, principal.brand_id, "template.delete", template_id,
+                                 view(template), None))
+    return {"deleted": template_id}
 
 
 def _content_api(brand_id: str) -> BrandContentApi:

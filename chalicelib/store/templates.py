@@ -1,4 +1,7 @@
-"""WhatsApp templates of a brand (TemplatesTable: brand_id, template_id)."""
+"""WhatsApp templates of a brand (TemplatesTable: brand_id, template_id).
+
+Archiving and deleting are admin changes: the *_step functions below are written with their
+audit entry in one transaction (store/audit.py commit)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from chalicelib.domain.errors import NotFound
+from chalicelib.store.audit import Step
 from chalicelib.store.models import register
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
@@ -33,6 +37,8 @@ class TemplateModel(Model):
     created_at = NumberAttribute()
     submitted_at = NumberAttribute(null=True)
     updated_at = NumberAttribute(null=True)
+    # set while an admin has archived it: out of the wizard's list, its approval unchanged
+    archived_at = NumberAttribute(null=True)
 
 
 register(TemplateModel)
@@ -64,9 +70,19 @@ def all_of_brand(brand_id: str) -> list[TemplateModel]:
     return list(TemplateModel.query(brand_id))
 
 
+ARCHIVED = "ARCHIVED"  # the listing filter of archived templates (not an approval status)
+
+
 def page(brand_id: str, limit: int, cursor: str | None,
          status: str | None) -> tuple[list[TemplateModel], str | None]:
-    condition = TemplateModel.status == status if status else None
+    """Templates not archived (in `status` if given); status ARCHIVED: the archived ones."""
+    condition: Any
+    if status == ARCHIVED:
+        condition = TemplateModel.archived_at.exists()
+    else:
+        condition = TemplateModel.archived_at.does_not_exist()
+        if status:
+            condition = condition & (TemplateModel.status == status)
     scope = f"templates#{brand_id}#{status or ''}"
     result = TemplateModel.query(brand_id, filter_condition=condition, limit=limit,
                                  scan_index_forward=False,
@@ -81,3 +97,21 @@ def get_template(brand_id: str, template_id: str) -> TemplateModel | None:
         return get(brand_id, template_id)
     except NotFound:
         return None
+
+
+# --- admin changes: one Step each of an audited transaction (audit.commit) ---------------------
+
+def archive_step(template: TemplateModel, now: float, conflict: str) -> Step:
+    return Step("update", template, TemplateModel.archived_at.does_not_exist(),
+                [TemplateModel.archived_at.set(now), TemplateModel.updated_at.set(now)],
+                conflict=conflict)
+
+
+def unarchive_step(template: TemplateModel, now: float, conflict: str) -> Step:
+    return Step("update", template, TemplateModel.archived_at.exists(),
+                [TemplateModel.archived_at.remove(), TemplateModel.updated_at.set(now)],
+                conflict=conflict)
+
+
+def delete_step(template: TemplateModel, conflict: str) -> Step:
+    return Step("delete", template, TemplateModel.template_id.exists(), conflict=conflict)

@@ -6,9 +6,41 @@ const idOf = (t) => t.template_id || t.id;
 // A new template is DRAFT; only a DRAFT can be submitted (a rejected one is re-created).
 const SUBMITTABLE = (status) => status === "DRAFT";
 
-export async function templatesPage() {
+// Admins (`admin`: the key's role may use the admin API) also archive, restore and delete
+// templates whatever their approval; campaign managers see no such buttons.
+export async function templatesPage(token, { admin = false } = {}) {
   const list = h("div", { id: "templates-list" }, notice("info", "Loading templates…"));
   const out = h("div", { "aria-live": "polite", id: "template-result" });
+  const showArchived = h("input", { type: "checkbox", id: "tpl-archived", onchange: () => load() });
+  const path = (t, action = "") => `templates/${encodeURIComponent(idOf(t))}${action}`;
+  const act = async (doing, request, done) => {
+    try {
+      await request();
+      put(out, notice("success", done));
+      load();
+    } catch (err) {
+      put(out, notice("error", `Could not ${doing}: ${err.message}`));
+    }
+  };
+  const confirmDelete = (t) => {
+    put(out, h("div", { class: "notice warning", role: "alertdialog", "aria-label": "Confirm delete" },
+      h("p", {}, `Delete the template “${t.name}”? This cannot be undone; campaigns that may ` +
+        "still send with it must be cancelled first (or archive it instead)."),
+      h("button", { type: "button", class: "danger", id: "confirm-delete", onclick: () =>
+        act("delete", () => api("DELETE", path(t)), `“${t.name}” was deleted.`) }, `Yes, delete ${t.name}`),
+      " ",
+      h("button", { type: "button", onclick: () => put(out) }, "Keep it")));
+    out.querySelector("#confirm-delete").focus();
+  };
+  const adminButtons = (t) => (admin ? [
+    t.archived_at
+      ? h("button", { type: "button", onclick: () => act("restore", () => post(path(t, "/unarchive")),
+        `“${t.name}” is back in the list.`) }, `Restore ${t.name}`)
+      : h("button", { type: "button", onclick: () => act("archive", () => post(path(t, "/archive")),
+        `“${t.name}” was archived; campaigns using it keep it.`) }, `Archive ${t.name}`),
+    " ",
+    h("button", { type: "button", class: "danger", onclick: () => confirmDelete(t) }, `Delete ${t.name}`),
+  ] : []);
   const name = h("input", { id: "tpl-name", required: true, pattern: "[a-z0-9_]+", autocomplete: "off" });
   const language = h("input", { id: "tpl-language", value: "en_US", required: true });
   const category = h("select", { id: "tpl-category" },
@@ -17,7 +49,8 @@ export async function templatesPage() {
 
   const load = async () => {
     try {
-      const items = itemsOf(await get("templates"), "templates");
+      const items = itemsOf(await get(showArchived.checked ? "templates?status=ARCHIVED" : "templates"),
+        "templates");
       put(list, items.length ? table("Templates", ["Name", "Language", "Category", "Body", "Status", ""],
         items.map((t) => h("tr", { "data-template": t.name },
           h("th", { scope: "row" }, t.name), h("td", {}, t.language), h("td", {}, t.category),
@@ -31,8 +64,8 @@ export async function templatesPage() {
             } catch (err) {
               put(out, notice("error", `Could not submit: ${err.message}`));
             }
-          } }, `Submit ${t.name} for approval`) : ""))), { id: "templates-table" })
-        : notice("info", "No templates yet."));
+          } }, `Submit ${t.name} for approval`) : "", " ", ...adminButtons(t)))), { id: "templates-table" })
+        : notice("info", showArchived.checked ? "No archived templates." : "No templates yet."));
     } catch (err) {
       put(list, failure(err, "Templates"));
     }
@@ -41,6 +74,8 @@ export async function templatesPage() {
   setMain(heading("WhatsApp templates"),
     h("p", {}, "Templates are approved by WhatsApp before campaigns can use them. Variables are " +
       "written {{1}}, {{2}}, … and each recipient line gives them in order."),
+    admin ? field("Show archived templates", showArchived,
+      "Archived templates are not offered by the campaign wizard; campaigns using them keep them.") : null,
     list,
     h("form", { class: "card", onsubmit: async (e) => {
       e.preventDefault();

@@ -311,7 +311,9 @@ function brandSettings() {
 
 // Pages only some roles may use, and a read that tells whether this key may: a page or menu
 // item the key may not use is not shown (the API would answer 403).
-const RESTRICTED = { optouts: "optouts?limit=1", settings: "api-client", endpoints: "event-endpoints" };
+// admin: not a page; whether the key may use admin-only actions (e.g. archive a template)
+const RESTRICTED = { optouts: "optouts?limit=1", settings: "api-client", endpoints: "event-endpoints",
+  admin: "audit?limit=1" };
 let accessLoaded = null;
 function pageAccess() {
   if (!accessLoaded) {
@@ -348,7 +350,7 @@ export function route() {
     "": () => landingPage(token),
     new: () => wizardPage(token, params),
     analytics: () => analyticsPage(token, params),
-    templates: () => templatesPage(token).then(() => (isCurrent(token) ? smsTemplatesSection() : null)),
+    templates: (access) => templatesPage(token, { admin: access.admin === true }).then(() => (isCurrent(token) ? smsTemplatesSection() : null)),
     settings: () => settingsPage(token),
     optouts: () => optOutsPage(token),
     endpoints: () => endpointsPage(token),
@@ -367,7 +369,7 @@ export function route() {
         "your key's role does not include it."), h("a", { href: "#/" }, "Campaigns"));
       return null;
     }
-    return page();
+    return page(access);
   }).catch((err) => {
     setMain(heading("Something went wrong"), notice("error", err.message));
   });

@@ -1,5 +1,5 @@
 """WhatsApp templates: created and submitted by admins and campaign managers, read by the
-campaign wizard."""
+campaign wizard; archived, restored and deleted by admins."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from chalicelib.services import auth, templates
 routes = Routes(__name__)
 
 TEMPLATE_STATUSES = ("DRAFT", "PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED")
+LIST_FILTERS = (*TEMPLATE_STATUSES, "ARCHIVED")  # ARCHIVED: the archived ones (any approval)
 
 
 @routes.route("/templates", methods=["POST"])
@@ -30,7 +31,7 @@ def list_templates() -> dict[str, Any]:
     principal = routes.principal(auth.TOOL_ROLES)
     query = routes.request().query_params
     return templates.list_page(principal, params.limit(query), params.optional(query, "cursor"),
-                               params.one_of(query, "status", TEMPLATE_STATUSES))
+                               params.one_of(query, "status", LIST_FILTERS))
 
 
 @routes.route("/templates/{template_id}", methods=["GET"])
@@ -41,3 +42,18 @@ def get_template(template_id: str) -> dict[str, Any]:
 @routes.route("/templates/{template_id}/submit", methods=["POST"])
 def submit_template(template_id: str) -> dict[str, Any]:
     return templates.submit(routes.principal(auth.TEMPLATE_ROLES), template_id)
+
+
+@routes.route("/templates/{template_id}", methods=["DELETE"])
+def delete_template(template_id: str) -> dict[str, Any]:
+    return templates.delete(routes.principal(auth.ADMIN_ROLES), template_id)
+
+
+@routes.route("/templates/{template_id}/archive", methods=["POST"])
+def archive_template(template_id: str) -> dict[str, Any]:
+    return templates.archive(routes.principal(auth.ADMIN_ROLES), template_id)
+
+
+@routes.route("/templates/{template_id}/unarchive", methods=["POST"])
+def unarchive_template(template_id: str) -> dict[str, Any]:
+    return templates.unarchive(routes.principal(auth.ADMIN_ROLES), template_id)

@@ -168,3 +168,74 @@ def test_another_brands_templates_and_uploads_are_not_found(
     for role in ("agent", "agent_manager"):
         assert api.call("POST", "/recipients/parse", brand, role=role, json_body={
             "channel": "sms", "text": "Hi", "content": "+12125550101"})[0] == 403
+
+
+# --- admins archive, restore and delete templates, whatever their approval (issue 14.9) -------
+
+def test_admins_archive_and_restore_a_template_campaign_managers_may_not(
+        api: Api, brand: Brand, whatsapp_number: str, approved: dict[str, Any]) -> None:
+    draft = create_template(api, brand, name="kept_draft", submit=False)
+    body = campaign_body(channel="whatsapp", from_number=WHATSAPP_NUMBER,
+                         template_id=approved["id"])
+    status, campaign = api.call("POST", "/campaigns", brand, json_body=body)
+    assert status == 201, campaign
+    path = f"/templates/{approved['id']}"
+    for action in ("archive", "unarchive"):
+        status, answer = api.call("POST", f"{path}/{action}", brand)
+        assert status == 403, answer
+    status, answer = api.call("DELETE", path, brand)
+    assert status == 403, answer
+
+    # archived (a campaign uses it: it keeps its template): gone from the wizard's list
+    status, archived = api.call("POST", f"{path}/archive", brand, role="admin")
+    assert status == 200 and archived["archived_at"] and archived["status"] == "APPROVED"
+    _, listing = api.call("GET", "/templates", brand)
+    assert [t["id"] for t in listing["items"]] == [draft["id"]]
+    _, listing = api.call("GET", "/templates?status=APPROVED", brand)
+    assert listing["items"] == []
+    _, listing = api.call("GET", "/templates?status=ARCHIVED", brand)
+    assert [t["id"] for t in listing["items"]] == [approved["id"]]
+    status, fetched = api.call("GET", path, brand)
+    assert status == 200 and fetched["archived_at"] == archived["archived_at"]
+    status, still = api.call("GET", f"/campaigns/{campaign['id']}", brand)
+    assert status == 200 and still["template_id"] == approved["id"]
+    status, again = api.call("POST", f"{path}/archive", brand, role="admin")
+    assert status == 409, again
+
+    status, restored = api.call("POST", f"{path}/unarchive", brand, role="admin")
+    assert status == 200 and restored["archived_at"] is None
+    _, listing = api.call("GET", "/templates?status=APPROVED", brand)
+    assert [t["id"] for t in listing["items"]] == [approved["id"]]
+    _, audit = api.call("GET", "/audit?limit=2", brand, role="admin")
+    assert [e["action"] for e in audit["items"]] == ["template.unarchive", "template.archive"]
+    assert audit["items"][0]["target"] == approved["id"]
+
+
+def test_admins_delete_a_template_unless_a_campaign_uses_it(
+        api: Api, brand: Brand, whatsapp_number: str, approved: dict[str, Any]) -> None:
+    draft = create_template(api, brand, name="unused_draft", submit=False)
+    status, answer = api.call("DELETE", "/templates/tpl_unknown", brand, role="admin")
+    assert status == 404, answer
+    body = campaign_body(channel="whatsapp", from_number=WHATSAPP_NUMBER,
+                         template_id=approved["id"], name="Spring sale")
+    status, campaign = api.call("POST", "/campaigns", brand, json_body=body)
+    assert status == 201, campaign
+    status, answer = api.call("DELETE", f"/templates/{approved['id']}", brand, role="admin")
+    assert status == 409 and answer["error"]["code"] == "TEMPLATE_IN_USE", answer
+    assert "Spring sale" in answer["error"]["message"]
+    assert campaign["id"] in answer["error"]["message"]
+
+    status, deleted = api.call("DELETE", f"/templates/{draft['id']}", brand, role="admin")
+    assert status == 200 and deleted == {"deleted": draft["id"]}, deleted
+    status, answer = api.call("GET", f"/templates/{draft['id']}", brand)
+    assert status == 404, answer
+    _, audit = api.call("GET", "/audit?limit=1", brand, role="admin")
+    [entry] = audit["items"]
+    assert entry["action"] == "template.delete" and entry["target"] == draft["id"]
+    assert entry["before"]["name"] == "unused_draft" and entry["after"] is None
+
+    # once the campaign no longer may send, the template may go
+    status, _ = api.call("POST", f"/campaigns/{campaign['id']}/cancel", brand)
+    assert status == 200
+    status, deleted = api.call("DELETE", f"/templates/{approved['id']}", brand, role="admin")
+    assert status == 200, deleted
