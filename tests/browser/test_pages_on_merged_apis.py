@@ -114,7 +114,7 @@ def test_templates_page_creates_a_template_and_submits_it_for_approval(
     row.get_by_role("button", name="Submit order_shipped for approval").click()
     expect(page.locator("#template-result")).to_contain_text("submitted for approval")
     expect(row).to_contain_text(re.compile("PENDING|APPROVED"))
-    # archive and delete are the admins' (issue 14.9): no such buttons for a campaign manager
+    # archive and delete are the admins': no such buttons for a campaign manager
     expect(row.get_by_role("button", name=re.compile("^(Archive|Delete|Restore) "))).to_have_count(0)
     expect(page.get_by_label("Show archived templates")).to_have_count(0)
     assert_controls_labelled(page)
