@@ -22,8 +22,8 @@ from chalicelib.domain.content_inputs import ParseIn
 from chalicelib.domain.errors import (
     Conflict,
     DomainError,
-    PayloadTooLarge,
     Unprocessable,
+    ValidationFailed,
     field_error,
 )
 from chalicelib.domain.ids import new_id
@@ -472,7 +472,7 @@ def _json_recipients(raw: bytes | None) -> RecipientsIn:
     data = read_object(raw)
     given = data.get("recipients")
     if isinstance(given, list) and len(given) > MAX_JSON_RECIPIENTS:
-        raise PayloadTooLarge(
+        raise ValidationFailed(
             f"recipients: at most {MAX_JSON_RECIPIENTS:,} a request; this one has "
             f"{len(given):,}. Send the rest in further requests (they append) or upload a CSV "
             "file", code="TOO_MANY_RECIPIENTS",

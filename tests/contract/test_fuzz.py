@@ -100,6 +100,11 @@ def _result(process: subprocess.Popen[str], started: float) -> dict[str, Any]:
             "seconds": round(time.monotonic() - started, 1)}
 
 
+def _failures(output: str) -> str:
+    start = output.find("FAILURES")
+    return (output[start:start + 12000] + "\n...\n" if start >= 0 else "") + output[-4000:]
+
+
 def _operation_ids(admin_only: bool) -> list[str]:
     # Not the LivePerson-compatible paths (op.lp): they take a one-hour AppJWT of one account
     # from their own token endpoint, not the API key these runs send, so every case would be a
@@ -129,6 +134,7 @@ def test_the_api_keeps_its_contract_under_fuzzing(stack: LocalStack, tmp_path: P
     seconds = max(run["seconds"] for run in runs.values())
     warnings.warn(FuzzFigures(f"schemathesis {figures}; {seconds} s (both runs at once)"),
                   stacklevel=1)
-    broken = {role: run["output"][-15000:] for role, run in runs.items()
+    # The failures section first (each failure and how to reproduce it), then the summary.
+    broken = {role: _failures(run["output"]) for role, run in runs.items()
               if run["exit"] != 0 or run["failures"] or not run["cases"]}
     assert not broken, "\n\n".join(f"{role}:\n{output}" for role, output in broken.items())

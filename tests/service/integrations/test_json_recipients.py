@@ -75,7 +75,7 @@ def test_json_recipients_limits_and_bad_fields(api: Api, brand: Brand) -> None:
     cid = _campaign(api, brand)
     many = [{"phone": f"+1212555{n:04d}"} for n in range(1001)]
     status, body = _append(api, brand, cid, many)
-    assert status == 413 and body["error"]["code"] == "TOO_MANY_RECIPIENTS", body
+    assert status == 400 and body["error"]["code"] == "TOO_MANY_RECIPIENTS", body
     assert body["error"]["details"][0]["field"] == "recipients"
     status, body = _append(api, brand, cid, [{"phone": 12125550101}])
     assert status == 400 and body["error"]["details"][0]["field"] == "recipients.0.phone", body
