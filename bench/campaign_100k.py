@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -217,15 +216,6 @@ def _say(text: str) -> None:
     print(f"[campaign_100k] {text}", file=sys.stderr, flush=True)
 
 
-def _wait(predicate: Callable[[], Any], timeout: float, every: float = POLL_SECONDS) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value or time.time() > deadline:
-            return value
-        time.sleep(every)
-
-
 def run_100k(stack: Any, http: Any, demo: dict[str, Any], truth: StreamTruth) -> dict[str, Any]:
     from tests.uploads import post_file
 
@@ -254,7 +244,8 @@ def run_100k(stack: Any, http: Any, demo: dict[str, Any], truth: StreamTruth) ->
         assert upload_state.get("status") != "FAILED", upload_state
         return rows >= ROWS and upload_state.get("status") == "DONE"
 
-    assert _wait(stored, TIMEOUT_SECONDS), f"not stored: {truth.counts(cid)}"
+    assert stack.wait_for(stored, TIMEOUT_SECONDS, every=POLL_SECONDS), \
+        f"not stored: {truth.counts(cid)}"
     stored_seconds = time.time() - began
     _say(f"stored {ROWS} in {stored_seconds:.1f} s; lag so far {max(lag.seconds, default=0):.1f} s")
     probe.stopping.set()
@@ -266,7 +257,8 @@ def run_100k(stack: Any, http: Any, demo: dict[str, Any], truth: StreamTruth) ->
         lag.poll(time.time(), truth.counts(cid)["PENDING"], value)
         return value >= ROWS
 
-    assert _wait(counted, TIMEOUT_SECONDS), "counts never caught up"
+    assert stack.wait_for(counted, TIMEOUT_SECONDS, every=POLL_SECONDS), \
+        "counts never caught up"
     store_lag = lag
 
     lag = Lag()
@@ -283,7 +275,8 @@ def run_100k(stack: Any, http: Any, demo: dict[str, Any], truth: StreamTruth) ->
                  + int(view_counts.get("QUEUED", 0)))
         return rows >= ROWS
 
-    assert _wait(waiting, TIMEOUT_SECONDS), f"not scheduled: {truth.counts(cid)}"
+    assert stack.wait_for(waiting, TIMEOUT_SECONDS, every=POLL_SECONDS), \
+        f"not scheduled: {truth.counts(cid)}"
     scheduled_seconds = time.time() - began
     _say(f"scheduled in {scheduled_seconds:.1f} s")
     return {
@@ -319,7 +312,7 @@ def run_send(stack: Any, http: Any, demo: dict[str, Any]) -> dict[str, Any]:
         assert state.get("status") != "FAILED", state
         return state.get("status") == "DONE"
 
-    assert _wait(parsed, 300)
+    assert stack.wait_for(parsed, 300, every=POLL_SECONDS)
     sandbox: SandboxServer = stack.sandbox
     launched_at = time.time()
     status, launched = http("POST", f"/campaigns/{cid}/launch", {"consent": True})
@@ -330,7 +323,7 @@ def run_send(stack: Any, http: Any, demo: dict[str, Any]) -> dict[str, Any]:
         return sorted(m.received_at for m in list(sandbox.sandbox.messages)
                       if m.to in wanted)
 
-    _wait(lambda: len(received()) >= SEND_ROWS, 600, every=2.0)
+    stack.wait_for(lambda: len(received()) >= SEND_ROWS, 600, every=2.0)
     times = received()
     if not times:
         return {"sent": 0}

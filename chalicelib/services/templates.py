@@ -142,31 +142,28 @@ USING_STATUSES = ("DRAFT", "SCHEDULED", "RUNNING")  # campaigns that may still s
 
 def archive(principal: Principal, template_id: str) -> dict[str, Any]:
     """Out of the wizard's list; campaigns using it keep it (see the module's note)."""
-    template = template_store.get(principal.brand_id, template_id)
-    if template.archived_at is not None:
-        raise Conflict(f"template {template.name} is archived already")
-    before = view(template)
-    now = time.time()
-    step = template_store.archive_step(template, now,
-                                       f"template {template.name} is archived already")
-    template.archived_at, template.updated_at = now, now
-    audit.commit([step], audit_log.entry(principal, principal.brand_id, "template.archive",
-                                         template_id, before, view(template)))
-    return view(template)
+    return _set_archived(principal, template_id, archive=True)
 
 
 def unarchive(principal: Principal, template_id: str) -> dict[str, Any]:
     """Back in the wizard's list (if its approval allows it to be chosen)."""
+    return _set_archived(principal, template_id, archive=False)
+
+
+def _set_archived(principal: Principal, template_id: str, *, archive: bool) -> dict[str, Any]:
     template = template_store.get(principal.brand_id, template_id)
-    if template.archived_at is None:
-        raise Conflict(f"template {template.name} is not archived")
+    already = (f"template {template.name} is archived already" if archive
+               else f"template {template.name} is not archived")
+    if (template.archived_at is not None) == archive:
+        raise Conflict(already)
     before = view(template)
     now = time.time()
-    step = template_store.unarchive_step(template, now,
-                                         f"template {template.name} is not archived")
-    template.archived_at, template.updated_at = None, now
-    audit.commit([step], audit_log.entry(principal, principal.brand_id, "template.unarchive",
-                                         template_id, before, view(template)))
+    make_step = template_store.archive_step if archive else template_store.unarchive_step
+    step = make_step(template, now, already)
+    template.archived_at, template.updated_at = (now if archive else None), now
+    action = "template.archive" if archive else "template.unarchive"
+    audit.commit([step], audit_log.entry(principal, principal.brand_id, action, template_id,
+                                         before, view(template)))
     return view(template)
 
 
