@@ -6,6 +6,8 @@ from functools import cache
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
 from chalicelib.config import get_settings, on_reset
@@ -16,10 +18,22 @@ _CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect
 _SERVICE_CONFIG = {"s3": _CLIENT_CONFIG.merge(Config(signature_version="s3v4"))}
 
 
+_LOADER = botocore.loaders.create_loader()
+
+
+def botocore_session() -> botocore.session.Session:
+    """A new botocore session reading the service descriptions through one shared loader: each
+    session on its own parses them again (about 10 ms per JSON file, a dozen files per client),
+    and pynamodb makes one session per model and thread (chalicelib/store/models.py)."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _LOADER)
+    return session
+
+
 @cache
 def client(service: str) -> Any:
     settings = get_settings()
-    return boto3.session.Session().client(
+    return boto3.session.Session(botocore_session=botocore_session()).client(
         service,  # type: ignore[call-overload]
         region_name=settings.region,
         endpoint_url=settings.aws_endpoint_url,

@@ -39,10 +39,18 @@ def _parsed(path: Path, modified_ns: int) -> dict[str, Any]:
 
 
 def load_fragment(stage: str = "dev") -> dict[str, Any]:
-    """All fragments merged, with the Stage parameter defaulting to `stage`."""
+    """All fragments merged, with the Stage parameter defaulting to `stage` (the caller's own
+    copy)."""
+    versions = tuple((path, path.stat().st_mtime_ns)
+                     for path in sorted(RESOURCES_DIR.glob("*.yaml")))
+    return copy.deepcopy(_merged(stage, versions))
+
+
+@functools.lru_cache(maxsize=8)
+def _merged(stage: str, versions: tuple[tuple[Path, int], ...]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for path in sorted(RESOURCES_DIR.glob("*.yaml")):
-        merged = deep_merge(merged, _parsed(path, path.stat().st_mtime_ns))
+    for path, modified_ns in versions:
+        merged = deep_merge(merged, _parsed(path, modified_ns))
     merged.setdefault("Parameters", {})["Stage"] = {
         "Type": "String",
         "Default": stage,

@@ -121,6 +121,15 @@ class QuietChaliceHandler(ApiFunctionHandler):
         return
 
 
+def requests_per_thread(app: Any) -> None:
+    """Give each thread its own `app.current_request`, as chalice's local server does (on Lambda
+    one request at a time reaches a process; here many threads answer at once). What
+    chalice.local.create_local_server does, once per process (it cannot twice)."""
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+
+
 @dataclass
 class LocalStack:
     api_port: int = 0
@@ -198,10 +207,7 @@ class LocalStack:
 
     def _start_api(self) -> None:
         config = Config.create(chalice_app=self.app, stage=self.stage, app_name="proactive")
-        if not isinstance(self.app, LocalChalice):
-            # What chalice.local.create_local_server does, once per process (it cannot twice).
-            CustomLocalChalice.__bases__ = (LocalChalice, self.app.__class__)
-            self.app.__class__ = CustomLocalChalice
+        requests_per_thread(self.app)
         handler = ApiFunctionHandler if self.log_requests else QuietChaliceHandler
         self.api = LocalDevServer(self.app, config, "127.0.0.1", self.api_port,
                                   handler_cls=handler)

@@ -42,6 +42,21 @@ for _key, _value in BASE_ENV.items():
 awscalls.install()
 
 
+# The longest files first: `make test` hands whole files to two workers (--dist loadfile) in
+# collection order, and a long file started last would leave one worker idle while it runs.
+LONGEST_FIRST = ("tests/e2e/test_chaos.py", "tests/service/recipients/test_csv_upload.py",
+                 "tests/contract/test_fuzz.py", "tests/browser/", "tests/e2e/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)),
+                    len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: each file's tests stay together and in order
+
+
 def _as_function(function: str, call: Callable[[], Any]) -> Any:
     with awscalls.acting_as(function):
         return call()
@@ -171,7 +186,10 @@ class Api:
         from chalice.test import Client
 
         from app import app
+        from local.local_stack import requests_per_thread
 
+        # tests answer requests from several threads at once, like the local stack
+        requests_per_thread(app)
         self.client = Client(app, stage_name="dev")
 
     def call(self, method: str, path: str, brand: Brand | None = None, role: str =

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pynamodb.connection.base
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -20,7 +21,13 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
+from chalicelib import aws
 from chalicelib.config import get_settings, on_reset
+
+# pynamodb makes a botocore session per model connection and thread; each would parse the
+# DynamoDB service description again (the cost of every Lambda cold start and of every test's
+# fresh connections): they share one loader (chalicelib/aws.py).
+setattr(pynamodb.connection.base, "get_session", aws.botocore_session)  # noqa: B010
 
 
 class BrandModel(Model):

@@ -122,7 +122,7 @@ def chaos_stack() -> Iterator[LocalStack]:
                        sqs_duplicate_share=0.05,
                        extra_env={"GATEWAY_TIMEOUT_SECONDS": "2", "CLAIM_LEASE_SECONDS": "20",
                                   "SEND_RATE_MARGIN_SECONDS": "0.15",
-                                  "FANOUT_GRACE_SECONDS": "30"}).start()
+                                  "FANOUT_GRACE_SECONDS": "8"}).start()
     try:
         yield local
     finally:

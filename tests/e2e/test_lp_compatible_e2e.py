@@ -90,7 +90,7 @@ def test_a_liveperson_client_runs_a_campaign_unchanged_but_for_the_host(
         states = {c["id"]: c["status"] for c in answer["conversations"]}
         return set(states) == accepted and set(states.values()) <= {"DELIVERED", "SCHEDULED"}
 
-    assert stack.wait_for(settled, timeout=60)
+    assert stack.wait_for(settled, timeout=180)
     status, report = lp.call("GET", f"/api/account/{demo['brand_id']}/app/prmsg/campaigns/"
                              f"{cid}/?offset=0&limit=100")
     assert status == 200 and report["page"]["count"] == 96 and report["page"]["nextOffset"] == -1
