@@ -413,8 +413,8 @@ def report(f: dict[str, Any]) -> None:
         "is read from the messages stream by the benchmark; counts are the campaign's as "
         f"`GET /campaigns/{{id}}` shows them, polled every {POLL_SECONDS:g} s. "
         f"{f['probes']} API probes while storing; {f['failures']} requests failed or timed out "
-        "(30 s).  Sending: {f.get('send_sent', 0):,} received by "
-        "the sandbox gateway.\n\n" + marks)
+        f"(30 s). Sending: {f.get('send_sent', 0):,} of {SEND_ROWS:,} received by the sandbox "
+        "gateway.\n\n" + marks)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, cast
 
+from moto import backends
 from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -433,6 +434,51 @@ def _partition_queries() -> None:
     _staged_stream_records()
 
 
+# --- finding the service of a request -----------------------------------------------------------
+# moto's server finds the service of every request under one lock for all requests, by listing its
+# own package folder (a stat of each of ~170 folders) and trying its URL patterns in turn: 40% of
+# moto's time while a 100,000-row list is stored (py-spy). Both depend on the host alone.
+
+def _dispatch_lookups_cached() -> None:
+    if getattr(DomainDispatcherApplication, "_lookups_cached", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    original = DomainDispatcherApplication.get_backend_for_host
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host is None:
+            return None
+        known: dict[str, Any] = self.__dict__.setdefault("_backend_of_host", {})
+        if host not in known:
+            known[host] = original(self, host)
+        return known[host]
+
+    DomainDispatcherApplication.get_backend_for_host = (  # type: ignore[method-assign]
+        get_backend_for_host)
+    DomainDispatcherApplication._lookups_cached = True  # type: ignore[attr-defined]
+
+
+def _stream_reads_as_json() -> None:
+    """GetRecords answered with moto's own DynamoDB JSON encoder (what its DynamoDB answers use)
+    instead of its generic serializer, which walks every attribute of every record against the
+    API model: most of moto's busy time while the stream pumps follow a large list's writes."""
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    if getattr(DynamoDBStreamsHandler, "_reads_as_json", False):
+        return
+
+    def get_records(self: Any) -> str:
+        limit = self._get_param("Limit")
+        result = self.backend.get_records(self._get_param("ShardIterator"),
+                                          1000 if limit is None else limit)
+        return dynamo_json_dump(result)
+
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[assignment,method-assign]
+    DynamoDBStreamsHandler._reads_as_json = True  # type: ignore[attr-defined]
+
+
 # --- CORS as AWS answers it -------------------------------------------------------------------
 # moto's server wraps every service in a CORS layer that allows any origin, method and header, so
 # a browser's PUT to a pre-signed S3 URL would work locally even if the bucket had no CORS rules
@@ -469,6 +515,8 @@ class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _partition_queries()
+        _dispatch_lookups_cached()
+        _stream_reads_as_json()
         _cors_from_bucket_rules_only()
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self.server: BaseWSGIServer = make_server(host, port, app, threaded=True,

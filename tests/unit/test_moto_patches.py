@@ -17,6 +17,7 @@ import moto.dynamodb.models as dynamodb_models
 import pytest
 from botocore.config import Config
 from moto.dynamodb.models.table import Table
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.moto_server import werkzeug_app
 
 from local import moto_server
@@ -42,6 +43,12 @@ def test_each_patch_target_exists() -> None:
     assert {"items", "stream_shard", "global_indexes"} <= set(Table.__init__.__code__.co_names)
     # _cors_from_bucket_rules_only turns moto's allow-all CORS layer off.
     assert hasattr(werkzeug_app, "DISABLE_GLOBAL_CORS")
+    # _stream_reads_as_json answers GetRecords from the streams backend's own result.
+    assert "get_records" in DynamoDBStreamsHandler.get_records.__code__.co_names
+    # _dispatch_lookups_cached answers these once per host.
+    assert "list_of_moto_modules" in (
+        werkzeug_app.DomainDispatcherApplication.get_backend_for_host.__code__.co_names) or (
+        getattr(werkzeug_app.DomainDispatcherApplication, "_lookups_cached", False))
 
 
 def test_the_patches_apply_and_serialise_dynamodb() -> None:
@@ -49,6 +56,8 @@ def test_the_patches_apply_and_serialise_dynamodb() -> None:
     try:
         assert getattr(Table, "_partition_queries", False)
         assert werkzeug_app.DISABLE_GLOBAL_CORS is True
+        assert getattr(werkzeug_app.DomainDispatcherApplication, "_lookups_cached", False)
+        assert getattr(DynamoDBStreamsHandler, "_reads_as_json", False)
         assert isinstance(server.server.app, moto_server.SerialisedDynamoDB)
     finally:
         server.server.server_close()
@@ -189,3 +198,27 @@ def test_queries_read_the_partition_and_the_index_as_writes_change_them(ddb: Any
     page = ddb.query(TableName="patch-b", KeyConditionExpression="pk = :p AND sk >= :s",
                      ExpressionAttributeValues={":p": {"S": "q0"}, ":s": {"S": "0"}}, Limit=1)
     assert [i["sk"]["S"] for i in page["Items"]] == ["0"] and page.get("LastEvaluatedKey")
+
+
+def test_stream_records_read_back_every_attribute_type_and_their_time(ddb: Any) -> None:
+    item = {**_item("types", "1"), "n": {"N": "1.5"}, "l": {"L": [{"S": "x"}, {"N": "2"}]},
+            "m": {"M": {"z": {"BOOL": True}, "q": {"NULL": True}}}, "ss": {"SS": ["p", "q"]},
+            "b": {"B": b"\x00\x01"}}
+    ddb.put_item(TableName="patch-b", Item=item)
+    ddb.update_item(TableName="patch-b", Key={"pk": {"S": "types"}, "sk": {"S": "1"}},
+                    UpdateExpression="SET n = :v", ExpressionAttributeValues={":v": {"N": "3"}})
+    streams = boto3.session.Session(region_name="us-east-1").client(
+        "dynamodbstreams", endpoint_url=ddb.server.url, aws_access_key_id="testing",
+        aws_secret_access_key="testing")
+    arn = ddb.describe_table(TableName="patch-b")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    page = streams.get_records(ShardIterator=iterator, Limit=1000)
+    records = [r for r in page["Records"] if r["dynamodb"]["Keys"]["pk"] == {"S": "types"}]
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
+    assert records[0]["dynamodb"]["NewImage"] == item
+    assert records[1]["dynamodb"]["OldImage"]["n"] == {"N": "1.5"}
+    assert records[1]["dynamodb"]["NewImage"] == {**item, "n": {"N": "3"}}
+    assert records[0]["dynamodb"]["ApproximateCreationDateTime"].year >= 2026
+    assert streams.get_records(ShardIterator=page["NextShardIterator"])["Records"] == []
