@@ -35,6 +35,7 @@ ROWS = int(os.environ.get("BENCH_100K_ROWS", "100000"))
 SEND_ROWS = int(os.environ.get("BENCH_SEND_ROWS", "2000"))
 SEND_RATE = 100.0
 POLL_SECONDS = 1.0
+PROGRESS_SECONDS = 10.0
 TIMEOUT_SECONDS = float(os.environ.get("BENCH_100K_TIMEOUT", "1800"))
 NY_AREAS = ("212", "646", "718", "917", "347", "929")
 TARGETS = {"stored": 90.0, "scheduled": 90.0, "lag": 5.0, "rss_mb": 2048.0, "p95_ms": 150.0,
@@ -201,15 +202,18 @@ class Lag:
         self.truth: list[tuple[float, int]] = []
         self.rows: list[int] = []
         self.seconds: list[float] = []
+        self.said_at = 0.0
 
     def poll(self, now: float, truth: int, counted: int) -> None:
         self.truth.append((now, truth))
         self.rows.append(max(0, truth - counted))
-        if counted >= truth:
-            self.seconds.append(0.0)
-            return
-        reached = next((t for t, value in self.truth if value > counted), now)
+        reached = now if counted >= truth else next(
+            (t for t, value in self.truth if value > counted), now)
         self.seconds.append(now - reached)
+        if now - self.said_at >= PROGRESS_SECONDS:  # long work shows its progress
+            self.said_at = now
+            _say(f"{truth:,} rows done; the campaign's counts show {counted:,} "
+                 f"({now - reached:.0f} s behind)")
 
 
 def _say(text: str) -> None:
