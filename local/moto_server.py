@@ -26,21 +26,14 @@ from moto import backends
 from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
-    MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import BaseWSGIServer, make_server
 
 _SERIALISED_TARGETS = ("DynamoDB_20120810", "DynamoDBStreams_20120810")
 # The moto release the patches below were written against (requirements-dev.txt pins it; a fast
 # test, tests/unit/test_moto_patches.py, fails on any other version or a patch that no longer
 # finds its target, so an upgrade fails in seconds, not in the chaos test).
 PATCHED_MOTO_VERSION = "5.2.5"
-
-
-class QuietHandler(MotoRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        return
 
 
 class FairLock:
@@ -479,6 +472,62 @@ def _stream_reads_as_json() -> None:
     DynamoDBStreamsHandler._reads_as_json = True  # type: ignore[attr-defined]
 
 
+# --- SQS without a calendar per message ---------------------------------------------------------
+# moto's SQS asks "visible? delayed?" of every message of a queue at each receive (and each long
+# poll's wake-up), each answer building two datetimes (unix_time_millis), and every SendMessage
+# (and every message a ReceiveMessage hands out) computes all of the queue's attributes, three
+# passes over its messages, to read one setting:
+# with a few thousand delayed sends on the queue, moto's process was busy with clocks (py-spy:
+# half of its time) while the consumers' reads waited. Same answers, from time.time().
+
+_in_send = threading.local()
+
+
+def _sqs_cheap_clock() -> None:
+    from moto.sqs import models as sqs_models
+
+    if getattr(sqs_models, "_cheap_clock", False):
+        return
+    slow_unix_time = sqs_models.unix_time  # type: ignore[attr-defined]
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else float(slow_unix_time(dt))
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return unix_time(dt) * 1000.0
+
+    sqs_models.unix_time = unix_time  # type: ignore[attr-defined]
+    sqs_models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
+    queue_cls, backend_cls = sqs_models.Queue, sqs_models.SQSBackend
+    attributes = queue_cls.attributes
+
+    def cheap_attributes(self: Any) -> dict[str, Any]:
+        if getattr(_in_send, "active", False):
+            # All that SendMessage reads of them: the FIFO deduplication setting.
+            return ({"ContentBasedDeduplication": str(bool(
+                self.content_based_deduplication)).lower()} if self.fifo_queue else {})
+        return cast(dict[str, Any], attributes.fget(self))  # type: ignore[attr-defined]
+
+    send_message = backend_cls.send_message
+
+    def sending(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _in_send.active = True
+        try:
+            return send_message(self, *args, **kwargs)
+        finally:
+            _in_send.active = False
+
+    def retained(self: Any, queue_name: str, message: Any) -> bool:
+        # moto computes every attribute of the queue for each message it hands out.
+        period = float(self.get_queue(queue_name).message_retention_period)
+        return bool(period + message.sent_timestamp / 1000 > time.time())
+
+    queue_cls.attributes = property(cheap_attributes)  # type: ignore[assignment,method-assign]
+    backend_cls.send_message = sending  # type: ignore[method-assign]
+    backend_cls.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
+    sqs_models._cheap_clock = True  # type: ignore[attr-defined]
+
+
 # --- CORS as AWS answers it -------------------------------------------------------------------
 # moto's server wraps every service in a CORS layer that allows any origin, method and header, so
 # a browser's PUT to a pre-signed S3 URL would work locally even if the bucket had no CORS rules
@@ -511,16 +560,56 @@ def _cors_on_form_posts() -> None:
     S3Response._cors_on_form_posts = True  # type: ignore[attr-defined]
 
 
+# Threads answering moto's requests: SQS long polls (each pump's ReceiveMessage waits up to 1 s)
+# hold one each, and the send consumers' threads make many calls at once.
+MOTO_THREADS = 96
+# An idle kept-alive connection is closed after this long (the clients open a new one).
+IDLE_CONNECTION_SECONDS = 120
+
+
+class KeepAliveServer:
+    """moto's WSGI app served with HTTP/1.1 keep-alive (cheroot).
+
+    werkzeug's development server, which moto's own server uses, closes the connection after
+    every answer and then waits up to 10 ms for the client to hang up: every AWS call of the
+    local stack paid a TCP connect, a teardown and that wait (~270 calls/s at most on one
+    core; ~8,000 sockets in TIME-WAIT after a minute). AWS endpoints keep connections alive, as
+    botocore expects."""
+
+    def __init__(self, host: str, port: int, app: Any) -> None:
+        from cheroot import wsgi
+
+        self.app = app
+        self.http = wsgi.Server((host, port), app, numthreads=MOTO_THREADS,
+                                request_queue_size=256, timeout=IDLE_CONNECTION_SECONDS,
+                                shutdown_timeout=2)
+        # Every client connection may stay open.
+        self.http.keep_alive_conn_limit = None  # type: ignore[assignment]
+        self.http.prepare()  # binds: a port 0 is now the port chosen
+        self.server_address: tuple[str, int] = self.http.bind_addr
+
+    def serve_forever(self) -> None:
+        self.http.serve()
+
+    def shutdown(self) -> None:
+        self.http.stop()
+
+    def server_close(self) -> None:
+        if self.http.ready:
+            self.http.stop()
+
+
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("cheroot").setLevel(logging.ERROR)
         _partition_queries()
         _dispatch_lookups_cached()
         _stream_reads_as_json()
+        _sqs_cheap_clock()
         _cors_from_bucket_rules_only()
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
-        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True,
-                                                  request_handler=QuietHandler)
+        self.server = KeepAliveServer(host, port, app)
         self.thread = threading.Thread(target=self.server.serve_forever, name="moto",
                                        daemon=True)
 

@@ -198,23 +198,38 @@ def mark_queued(messages: Sequence[DueMessage], now: float) -> int:
     later instant (window closed, long wait); that message has no entry on the queue for its new
     instant, so it must stay SCHEDULED (on the due-index) for the release schedule to find.
     """
-    pending = list(messages)
-    moved = 0
-    while pending:
-        chunk, pending = pending[:100], pending[100:]
+    updates = [(key(m.campaign_id, m.phone), _queued_actions(now), _released_as(m))
+               for m in messages]
+    return sum(_transact_updates(updates[start:start + 100])
+               for start in range(0, len(updates), 100))
+
+
+Update = tuple[MessageModel, list[Any], Condition]
+RETRIES_WITHOUT_REFUSED = 2  # a transaction is tried again without the items it refused
+
+
+def _transact_updates(updates: Sequence[Update]) -> int:
+    """Conditional updates of up to 100 messages in one transaction; those whose condition no
+    longer holds (moved on meanwhile) are left out and the rest written again, so a chunk with a
+    few moved messages costs two transactions, not a hundred single writes. Returns how many
+    were written."""
+    pending = list(updates)
+    for _ in range(RETRIES_WITHOUT_REFUSED + 1):
+        if not pending:
+            return 0
         try:
             with TransactWrite(connection=_connection()) as tx:
-                for msg in chunk:
-                    tx.update(key(msg.campaign_id, msg.phone),
-                              actions=_queued_actions(now), condition=_released_as(msg))
-            moved += len(chunk)
-        except TransactWriteError:
-            # Some moved on (claimed already); fall back to one by one for this chunk.
-            for msg in chunk:
-                if _update(key(msg.campaign_id, msg.phone), _queued_actions(now),
-                           _released_as(msg)):
-                    moved += 1
-    return moved
+                for message, actions, condition in pending:
+                    tx.update(message, actions=actions, condition=condition)
+            return len(pending)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            refused = {i for i, reason in enumerate(reasons)
+                       if reason is not None and reason.code == "ConditionalCheckFailed"}
+            if not refused:
+                break  # a conflict with another transaction: one by one below
+            pending = [u for i, u in enumerate(pending) if i not in refused]
+    return sum(_update(message, actions, condition) for message, actions, condition in pending)
 
 
 def _released_as(msg: DueMessage) -> Condition:
@@ -410,21 +425,9 @@ def schedule_many(campaign_id: str, plan: Sequence[tuple[str, float | None]], no
 
 def _schedule_chunk(campaign_id: str, chunk: Sequence[tuple[str, float | None]], now: float,
                     no_window_reason: str, skill: str) -> int:
-    try:
-        with TransactWrite(connection=_connection()) as tx:
-            for phone, due in chunk:
-                tx.update(key(campaign_id, phone),
-                          actions=_plan_actions(phone, due, now, no_window_reason, skill),
-                          condition=MessageModel.status == "PENDING")
-        return len(chunk)
-    except TransactWriteError:
-        moved = 0
-        for phone, due in chunk:
-            if _update(key(campaign_id, phone), _plan_actions(phone, due, now,
-                                                              no_window_reason, skill),
-                       MessageModel.status == "PENDING"):
-                moved += 1
-        return moved
+    return _transact_updates([
+        (key(campaign_id, phone), _plan_actions(phone, due, now, no_window_reason, skill),
+         MessageModel.status == "PENDING") for phone, due in chunk])
 
 
 def _plan_actions(phone: str, due: float | None, now: float, no_window_reason: str,

@@ -14,6 +14,7 @@ from unittest import mock
 
 import boto3
 import moto.dynamodb.models as dynamodb_models
+import moto.sqs.models as sqs_models
 import pytest
 from botocore.config import Config
 from moto.dynamodb.models.table import Table
@@ -49,6 +50,10 @@ def test_each_patch_target_exists() -> None:
     assert "list_of_moto_modules" in (
         werkzeug_app.DomainDispatcherApplication.get_backend_for_host.__code__.co_names) or (
         getattr(werkzeug_app.DomainDispatcherApplication, "_lookups_cached", False))
+    # _sqs_cheap_clock replaces the SQS models' clock and wraps SendMessage and Queue.attributes.
+    assert callable(sqs_models.unix_time) and callable(sqs_models.unix_time_millis)
+    assert isinstance(sqs_models.Queue.__dict__["attributes"], property)
+    assert callable(sqs_models.SQSBackend.send_message)
 
 
 def test_the_patches_apply_and_serialise_dynamodb() -> None:
@@ -58,6 +63,7 @@ def test_the_patches_apply_and_serialise_dynamodb() -> None:
         assert werkzeug_app.DISABLE_GLOBAL_CORS is True
         assert getattr(werkzeug_app.DomainDispatcherApplication, "_lookups_cached", False)
         assert getattr(DynamoDBStreamsHandler, "_reads_as_json", False)
+        assert getattr(sqs_models, "_cheap_clock", False)
         assert isinstance(server.server.app, moto_server.SerialisedDynamoDB)
     finally:
         server.server.server_close()
@@ -222,3 +228,33 @@ def test_stream_records_read_back_every_attribute_type_and_their_time(ddb: Any) 
     assert records[1]["dynamodb"]["NewImage"] == {**item, "n": {"N": "3"}}
     assert records[0]["dynamodb"]["ApproximateCreationDateTime"].year >= 2026
     assert streams.get_records(ShardIterator=page["NextShardIterator"])["Records"] == []
+
+
+def test_sqs_delays_visibility_counts_and_fifo_deduplication_hold(ddb: Any) -> None:
+    # _sqs_cheap_clock: moto's SQS reads the time without datetimes and SendMessage no longer
+    # computes every queue attribute; what a client sees must not change.
+    sqs = boto3.session.Session(region_name="us-east-1").client(
+        "sqs", endpoint_url=ddb.server.url, aws_access_key_id="testing",
+        aws_secret_access_key="testing")
+    url = sqs.create_queue(QueueName="patch-delays")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+    sqs.send_message(QueueUrl=url, MessageBody="now")
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (counts["ApproximateNumberOfMessages"],
+            counts["ApproximateNumberOfMessagesDelayed"]) == ("1", "1")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+    assert [m["Body"] for m in first["Messages"]] == ["now"]
+    later = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=3)
+    assert [m["Body"] for m in later["Messages"]] == ["later"]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == "2"
+    fifo = sqs.create_queue(QueueName="patch-dedup.fifo", Attributes={
+        "FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+    got = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in got] == ["same"]
+    plain = sqs.create_queue(QueueName="patch-nodedup.fifo", Attributes={
+        "FifoQueue": "true"})["QueueUrl"]
+    with pytest.raises(sqs.exceptions.ClientError):  # no deduplication id and no content dedup
+        sqs.send_message(QueueUrl=plain, MessageBody="x", MessageGroupId="g")
