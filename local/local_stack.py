@@ -37,7 +37,7 @@ from infra.template import gateway_response, load_fragment
 from local import pumps
 from local.local_resources import REGION, create_resources, put_local_secrets
 from local.moto_server import MotoProcess
-from local.pumps import Pump, S3Pump, SchedulePump, SqsPump, StreamPump
+from local.pumps import Pump, S3Pump, SchedulePump, SqsPump, StreamLog, StreamPump
 from local.sandbox import Faults, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,6 +222,7 @@ class LocalStack:
         # Lambda's on-failure destination of the stream readers (infra/resources/queues.yaml).
         failures = sqs.get_queue_url(
             QueueName=f"proactive-{self.stage}-failed-invocations")["QueueUrl"]
+        stream_logs: dict[str, StreamLog] = {}  # one reader per stream for its followers
         for source in self.app.event_sources:
             name = source.name
             if isinstance(source, SQSEventConfig):
@@ -234,9 +235,13 @@ class LocalStack:
                     self.pumps.append(SqsPump(self.app, name, source, sqs, url, worker,
                                               duplicate_share=duplicates))
             elif isinstance(source, DynamoDBEventConfig):
+                arn = self.env["MESSAGES_STREAM_ARN"]
+                if arn not in stream_logs:
+                    stream_logs[arn] = StreamLog(streams, arn)
+                    self.pumps.append(stream_logs[arn])
                 self.pumps.append(StreamPump(
-                    self.app, name, source, streams, self.env["MESSAGES_STREAM_ARN"],
-                    sqs=sqs, failure_queue_url=failures))
+                    self.app, name, source, streams, arn, sqs=sqs, failure_queue_url=failures,
+                    stream_log=stream_logs[arn]))
             elif isinstance(source, ScheduledEventConfig):
                 self.pumps.append(SchedulePump(self.app, name, source, self.tick_seconds))
         # The uploads bucket's notification (infra/resources/storage.yaml) -> parse_upload.

@@ -125,12 +125,112 @@ class SqsPump(Pump):
         self.duplicated += len(copies)
 
 
+class StreamLog(Pump):
+    """One reader of a table's stream for every function that follows it locally.
+
+    On AWS each function's event source mapping reads the stream on its own; here three
+    followers of the messages stream each reading (and moto serialising, and botocore parsing,
+    every record with its images three times) was a third of the local stack's work while
+    sending. The log reads each record once and keeps it until every follower has had it; each
+    follower (StreamPump) still gets every record in order, in its own batches, with its own
+    retries, as from its own mapping."""
+
+    def __init__(self, streams: Any, stream_arn: str, limit: int = 1000) -> None:
+        super().__init__("stream-log")
+        self.streams, self.stream_arn, self.limit = streams, stream_arn, limit
+        self.shards: list[str] = []
+        self.records: dict[str, list[dict[str, Any]]] = {}  # shard -> records kept
+        self.base: dict[str, int] = {}  # shard -> position of records[shard][0] in the shard
+        self.followers: list[StreamPump] = []
+        self.changed = threading.Condition()
+        self._iterators: dict[str, str] = {}
+        self._last: dict[str, str] = {}  # shard -> sequence number of the last record read
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.read_once() == 0:
+                    time.sleep(0.1)
+            except Exception:
+                self.errors += 1
+                self._iterators.clear()  # read again after the last record kept
+                log.exception("stream reader failed")
+                time.sleep(0.5)
+
+    def read_once(self) -> int:
+        if not self.shards:
+            shards = [shard["ShardId"] for shard in self.streams.describe_stream(
+                StreamArn=self.stream_arn)["StreamDescription"]["Shards"]]
+            with self.changed:
+                for shard in shards:
+                    self.records.setdefault(shard, [])
+                    self.base.setdefault(shard, 0)
+                self.shards = shards
+        read = 0
+        for shard_id in self.shards:
+            iterator = self._iterators.pop(shard_id, "") or self._iterator(shard_id)
+            response = self.streams.get_records(ShardIterator=iterator, Limit=self.limit)
+            records = response.get("Records") or []
+            for record in records:
+                _lambda_shape(record, self.stream_arn)
+            if records:
+                with self.changed:
+                    self.records[shard_id].extend(records)
+                    self.changed.notify_all()
+                self._last[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+                read += len(records)
+            following = response.get("NextShardIterator") or ""
+            if following:
+                self._iterators[shard_id] = following
+        return read
+
+    def _iterator(self, shard_id: str) -> str:
+        last = self._last.get(shard_id)
+        if last is None:
+            return str(self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id,
+                ShardIteratorType="TRIM_HORIZON")["ShardIterator"])
+        return str(self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+            SequenceNumber=last)["ShardIterator"])
+
+    def take(self, shard_id: str, position: int, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` records of the shard from `position` (records delivered so far)."""
+        with self.changed:
+            start = position - self.base.get(shard_id, 0)
+            return list(self.records.get(shard_id, [])[start:start + limit])
+
+    def delivered(self) -> None:
+        """Forget the records every follower has had."""
+        with self.changed:
+            for shard_id, kept in self.records.items():
+                done = min((f.offsets.get(shard_id, 0) for f in self.followers), default=0)
+                drop = done - self.base[shard_id]
+                if drop > 0:
+                    del kept[:drop]
+                    self.base[shard_id] = done
+
+    def wait(self, seconds: float) -> None:
+        with self.changed:
+            self.changed.wait(seconds)
+
+
+def _lambda_shape(record: dict[str, Any], stream_arn: str) -> None:
+    """As Lambda hands a stream record over: its source ARN, its creation time in seconds."""
+    record.setdefault("eventSourceARN", stream_arn)
+    ddb = record.get("dynamodb", {})
+    if isinstance(ddb.get("ApproximateCreationDateTime"), datetime):
+        ddb["ApproximateCreationDateTime"] = ddb["ApproximateCreationDateTime"].timestamp()
+
+
 class StreamPump(Pump):
-    """Reads every shard of a table's stream from the start and calls the handler per batch."""
+    """Reads every shard of a table's stream from the start and calls the handler per batch;
+    from a StreamLog shared with the stream's other followers when given one."""
 
     def __init__(self, app: Any, handler: str, config: DynamoDBEventConfig, streams: Any,
                  stream_arn: str, retries: int = 10, sqs: Any = None,
-                 failure_queue_url: str = "", backoff_seconds: float = 0.1) -> None:
+                 failure_queue_url: str = "", backoff_seconds: float = 0.1,
+                 stream_log: StreamLog | None = None) -> None:
         super().__init__(f"stream-{handler}")
         self.app, self.handler, self.config = app, handler, config
         self.streams, self.stream_arn, self.retries = streams, stream_arn, retries
@@ -138,15 +238,22 @@ class StreamPump(Pump):
         self.backoff_seconds = backoff_seconds
         self.positions: dict[str, str] = {}  # shard -> last sequence number delivered
         self.iterators: dict[str, str] = {}  # shard -> the iterator after that record
+        self.offsets: dict[str, int] = {}  # shard -> records delivered (from a StreamLog)
         self.shard = ""  # the shard being delivered
         self.shards: list[str] = []  # the stream's shards (one on moto; read once)
         self.failed_records = 0
+        self.stream_log = stream_log
+        if stream_log is not None:
+            stream_log.followers.append(self)
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
                 if self.poll_once() == 0:
-                    time.sleep(0.2)
+                    if self.stream_log is not None:
+                        self.stream_log.wait(0.2)
+                    else:
+                        time.sleep(0.2)
             except Exception:
                 self.errors += 1
                 self.iterators.clear()  # start again from the positions delivered
@@ -154,6 +261,8 @@ class StreamPump(Pump):
                 time.sleep(0.5)
 
     def poll_once(self) -> int:
+        if self.stream_log is not None:
+            return self._poll_log(self.stream_log)
         if not self.shards:
             self.shards = [shard["ShardId"] for shard in self.streams.describe_stream(
                 StreamArn=self.stream_arn)["StreamDescription"]["Shards"]]
@@ -180,17 +289,33 @@ class StreamPump(Pump):
             following = response.get("NextShardIterator") or ""
             if records:
                 for record in records:
-                    record.setdefault("eventSourceARN", self.stream_arn)
-                    ddb = record.get("dynamodb", {})
-                    if isinstance(ddb.get("ApproximateCreationDateTime"), datetime):
-                        ddb["ApproximateCreationDateTime"] = ddb[
-                            "ApproximateCreationDateTime"].timestamp()
+                    _lambda_shape(record, self.stream_arn)
                 self.shard = shard_id
                 self._deliver(records)
                 delivered += len(records)
                 self.positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
             if following and not self.stopping.is_set():
                 self.iterators[shard_id] = following
+        return delivered
+
+    def _poll_log(self, stream_log: StreamLog) -> int:
+        delivered = 0
+        for shard_id in list(stream_log.shards):
+            position = self.offsets.get(shard_id, 0)
+            records = stream_log.take(shard_id, position, self.config.batch_size)
+            if not records:
+                continue
+            # Each follower its own copy (a handler may change the records it is given).
+            records = json.loads(json.dumps(records))
+            self.shard = shard_id
+            self._deliver(records)
+            if self.stopping.is_set():
+                break  # stopped mid-batch: not counted as delivered
+            delivered += len(records)
+            self.offsets[shard_id] = position + len(records)
+            self.positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+        if delivered:
+            stream_log.delivered()
         return delivered
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:

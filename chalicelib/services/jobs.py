@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
+import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from chalicelib.config import get_settings
@@ -11,6 +14,7 @@ from chalicelib.domain import scheduler
 from chalicelib.logs import logger
 from chalicelib.services import dispatch, minutely
 from chalicelib.store import brands, campaigns, messages
+from chalicelib.store.models import BrandModel, CampaignModel
 
 NO_WINDOW = "the sending window never opens in all of the number's time zones"
 # The fan-out in stages: first the messages due within this many seconds are written and
@@ -46,6 +50,41 @@ def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
                     extra={"campaign_id": campaign_id, "status": campaign.status})
         return 0
     brand = brands.get_brand(brand_id)
+    with _lease_renewed(brand_id, campaign_id):
+        moved = _fan_out(campaign, brand, clock)
+    logger.info("campaign scheduled", extra={"campaign_id": campaign_id, "messages": moved})
+    campaigns.fanout_done(brand_id, campaign_id)  # else the release schedule asks again
+    return moved
+
+
+@contextlib.contextmanager
+def _lease_renewed(brand_id: str, campaign_id: str) -> Iterator[None]:
+    """While the fan-out runs, its lease (the instant it was last asked for) is renewed a few
+    times per grace period, so the release schedule does not ask for it again while it is
+    alive: a 100,000-row fan-out outlived the grace locally, and a second launch job ran beside
+    the first. When the job dies, so does the renewal, and the fan-out is asked for again."""
+    every = get_settings().fanout_grace_seconds / 4
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(every):
+            try:
+                if not campaigns.fanout_alive(brand_id, campaign_id, time.time()):
+                    return  # cancelled meanwhile
+            except Exception:  # a missed renewal only risks a second, idempotent job
+                logger.exception("fan-out lease not renewed", extra={"campaign_id": campaign_id})
+
+    renewer = threading.Thread(target=renew, name="fanout-lease", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+
+
+def _fan_out(campaign: CampaignModel, brand: BrandModel, clock: Callable[[], float]) -> int:
+    campaign_id = campaign.campaign_id
     # Only the campaign's list goes out: a line of another list (one replaced or abandoned while
     # it was being stored) is deleted, never scheduled.
     list_id = int(campaign.list_id or 0)
@@ -78,8 +117,6 @@ def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
                                         campaign.skill)
         minutely.release_messages(clock())
         done, reach = stop, reach * 4
-    logger.info("campaign scheduled", extra={"campaign_id": campaign_id, "messages": moved})
-    campaigns.fanout_done(brand_id, campaign_id)  # else the release schedule asks again
     return moved
 
 

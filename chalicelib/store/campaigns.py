@@ -152,6 +152,12 @@ def ask_fanout_again(brand_id: str, campaign_id: str, now: float) -> bool:
                       CampaignModel.fanout_shard.exists() & (CampaignModel.status == "RUNNING"))
 
 
+def fanout_alive(brand_id: str, campaign_id: str, now: float) -> bool:
+    """The launch job is still at work on the fan-out (its lease, renewed): the release
+    schedule does not ask for it again before settings.fanout_grace_seconds from now."""
+    return ask_fanout_again(brand_id, campaign_id, now)
+
+
 def fanout_done(brand_id: str, campaign_id: str) -> None:
     """The fan-out finished (or the campaign no longer runs): off the fan-out index."""
     _update_if(brand_id, campaign_id,

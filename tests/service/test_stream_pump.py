@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from chalice.app import DynamoDBEventConfig
 
-from local.pumps import StreamPump
+from local.pumps import StreamLog, StreamPump
 
 STREAM_ARN = ("arn:aws:dynamodb:us-east-1:123456789012:table/proactive-dev-messages/stream/"
               "2026-11-25T00:00:00.000")
@@ -62,3 +62,56 @@ def test_a_poison_record_is_isolated_and_kept_on_the_failure_queue(moto_url: str
         "shardId": "shardId-1", "streamArn": STREAM_ARN, "startSequenceNumber": "105",
         "endSequenceNumber": "105", "batchSize": 1}
     assert pump.failed_records == 1
+
+
+class Follower:
+    """A stream function that records what it was given; fails its first call when told to."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        self.batches: list[list[str]] = []
+        self.fail_first = fail_first
+
+    def __call__(self, event: dict[str, Any], context: Any) -> None:
+        if self.fail_first:
+            self.fail_first = False
+            raise ValueError("a bad moment")
+        self.batches.append([r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]])
+        for record in event["Records"]:
+            record["dynamodb"]["Keys"]["pk"]["S"] = "changed by the handler"
+
+
+def test_followers_of_one_stream_log_each_get_every_record_in_order(moto_url: str) -> None:
+    ddb = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
+    streams = boto3.client("dynamodbstreams", endpoint_url=moto_url, region_name="us-east-1")
+    table = ddb.create_table(
+        TableName="pump-test-log", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    arn = table["TableDescription"]["LatestStreamArn"]
+    keys = [f"k{n:03d}" for n in range(250)]
+    for key in keys:
+        ddb.put_item(TableName="pump-test-log", Item={"pk": {"S": key}})
+    big, small = Follower(), Follower(fail_first=True)
+    app = type("App", (), {"handler_map": {"big": big, "small": small}})()
+    stream_log = StreamLog(streams, arn, limit=60)
+    pumps = [StreamPump(app, name, DynamoDBEventConfig(
+        name=name, handler_string=f"app.{name}", stream_arn=arn, batch_size=size,
+        starting_position="TRIM_HORIZON", maximum_batching_window_in_seconds=0),
+        streams, arn, backoff_seconds=0.001, stream_log=stream_log)
+        for name, size in (("big", 100), ("small", 7))]
+    while stream_log.read_once():
+        pumps[0].poll_once()
+    while sum(pump.poll_once() for pump in pumps):
+        pass
+
+    assert [key for batch in big.batches for key in batch] == keys
+    assert max(len(batch) for batch in big.batches) <= 100
+    # the failed first batch was given again (split, as Lambda does), then the rest in order
+    seen = [key for batch in small.batches for key in batch]
+    assert sorted(set(seen)) == keys and seen[-243:] == keys[7:]
+    assert max(len(batch) for batch in small.batches) <= 7
+    # a handler changing its records does not change what the other follower gets
+    assert "changed by the handler" not in seen
+    # what both have had is no longer kept
+    assert all(not kept for kept in stream_log.records.values())

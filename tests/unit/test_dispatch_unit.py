@@ -528,3 +528,18 @@ def test_a_crash_between_send_and_record_leaves_the_claim_for_reconciliation(
     assert (world.status("+12125551000"), len(world.gateway.sent)) == ("SENDING", 1)
     world.deliver(["+12125551000"])  # redelivered: the claim is held, nothing resent
     assert len(world.gateway.sent) == 1
+
+
+def test_a_reservation_s_first_slot_lies_further_ahead_when_reservations_are_slow() -> None:
+    lead = dispatch._Lead()
+    assert lead.get() == dispatch.SLOT_LEAD_SECONDS  # nothing seen yet: the usual lead
+    lead.observe(0.004)
+    assert lead.get() == dispatch.SLOT_LEAD_SECONDS  # a quick table (AWS) keeps it
+    for _ in range(20):
+        lead.observe(0.2)  # a busy table: the first slot would be past when it is granted
+    assert lead.get() == pytest.approx(0.4, abs=0.01)
+    for _ in range(20):
+        lead.observe(5.0)
+    assert lead.get() == dispatch.MAX_SLOT_LEAD_SECONDS
+    lead.forget()
+    assert lead.get() == dispatch.SLOT_LEAD_SECONDS
