@@ -67,12 +67,14 @@ def _lease_renewed(brand_id: str, campaign_id: str) -> Iterator[None]:
     stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(every):
+        while True:  # at once (the job may have waited on its queue), then every `every`
             try:
                 if not campaigns.fanout_alive(brand_id, campaign_id, time.time()):
                     return  # cancelled meanwhile
             except Exception:  # a missed renewal only risks a second, idempotent job
                 logger.exception("fan-out lease not renewed", extra={"campaign_id": campaign_id})
+            if stop.wait(every):
+                return
 
     renewer = threading.Thread(target=renew, name="fanout-lease", daemon=True)
     renewer.start()

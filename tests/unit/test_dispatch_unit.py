@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -543,3 +544,42 @@ def test_a_reservation_s_first_slot_lies_further_ahead_when_reservations_are_slo
     assert lead.get() == dispatch.MAX_SLOT_LEAD_SECONDS
     lead.forget()
     assert lead.get() == dispatch.SLOT_LEAD_SECONDS
+
+
+class StopsDuringTheWait(FakeStore):
+    """Counts the opt-out reads; a consumer's STOP is stored at a given instant."""
+
+    def __init__(self, campaign: CampaignModel, stops: dict[str, float]) -> None:
+        super().__init__(campaign)
+        self.stops, self.reads = stops, 0
+
+    def opted_out(self, brand_id: str, phones: Iterable[str]) -> set[str]:
+        self.reads += 1
+        return {p for p in phones if self.stops.get(p, math.inf) <= time.time()}
+
+
+def test_sends_waiting_for_their_slots_share_the_opt_out_re_reads_and_a_stop_still_counts(
+        ) -> None:
+    # 20 sends at 10/s wait up to 2 s for their slots, each in its own thread (real time): each
+    # was re-checked against the opt-outs 0.5 s before its slot, one read each; now one read
+    # serves the brand's sends of the next 0.5 s, and a STOP stored during the wait still stops
+    # the sends after it.
+    get_settings.cache_clear()
+    store = StopsDuringTheWait(campaign(send_rate=10), {})
+    numbers = phones(20)
+    for phone in numbers:
+        store.add(phone)
+    began = time.time()
+    # 2 -> 16: half a second before the 16th slot (~1.6 s), after the 3rd was sent (~0.25 s)
+    store.stops = {numbers[15]: began + 1.0, numbers[2]: began + 1.0}
+    gateway = FakeGateway(time.time)
+    ports = dispatch.Ports(store=store, gateway=lambda brand_id: gateway,
+                           send_queue=lambda out: None)
+    records = [(f"m{n}", json.dumps({"brand_id": BRAND, "campaign_id": CID, "phone": phone,
+                                     "due_at": began})) for n, phone in enumerate(numbers)]
+    assert dispatch.Dispatcher(ports=ports, cache=dispatch._Cache()).handle(records) == []
+    sent = [s["to"] for s in gateway.sent]
+    assert numbers[15] not in sent and store.rows[numbers[15]].status == "SKIPPED"
+    assert numbers[2] in sent  # sent before its STOP arrived
+    assert len(sent) == 19
+    assert store.reads <= 10  # the batch's own read, then one per 0.2 s (one per send: 16)

@@ -6,6 +6,7 @@ records in the slowest tests."""
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import moto.sqs.models as sqs_models
 import pytest
 from botocore.config import Config
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.moto_server import werkzeug_app
 
@@ -50,6 +52,13 @@ def test_each_patch_target_exists() -> None:
     assert "list_of_moto_modules" in (
         werkzeug_app.DomainDispatcherApplication.get_backend_for_host.__code__.co_names) or (
         getattr(werkzeug_app.DomainDispatcherApplication, "_lookups_cached", False))
+    # _after_start_key reads these arguments of Table.query (by name, from its signature).
+    query = getattr(Table.query, "__wrapped__", Table.query)
+    if not getattr(Table, "_partition_queries", False):
+        assert {"hash_key", "exclusive_start_key", "scan_index_forward", "index_name",
+                "hash_key_conditions"} <= set(inspect.signature(query).parameters)
+    # _dynamodb_answers_as_json replaces how DynamoResult (data-plane answers) is written.
+    assert callable(DynamoResult.execute_result)
     # _sqs_cheap_clock replaces the SQS models' clock and wraps SendMessage and Queue.attributes.
     assert callable(sqs_models.unix_time) and callable(sqs_models.unix_time_millis)
     assert isinstance(sqs_models.Queue.__dict__["attributes"], property)
@@ -64,6 +73,7 @@ def test_the_patches_apply_and_serialise_dynamodb() -> None:
         assert getattr(werkzeug_app.DomainDispatcherApplication, "_lookups_cached", False)
         assert getattr(DynamoDBStreamsHandler, "_reads_as_json", False)
         assert getattr(sqs_models, "_cheap_clock", False)
+        assert getattr(DynamoResult, "_as_json", False)
         assert isinstance(server.server.app, moto_server.SerialisedDynamoDB)
     finally:
         server.server.server_close()
@@ -258,3 +268,64 @@ def test_sqs_delays_visibility_counts_and_fifo_deduplication_hold(ddb: Any) -> N
         "FifoQueue": "true"})["QueueUrl"]
     with pytest.raises(sqs.exceptions.ClientError):  # no deduplication id and no content dedup
         sqs.send_message(QueueUrl=plain, MessageBody="x", MessageGroupId="g")
+
+
+def test_data_plane_answers_keep_every_attribute_type(ddb: Any) -> None:
+    # _dynamodb_answers_as_json: GetItem, Query, BatchGetItem, TransactGetItems, UpdateItem
+    # answer with json.dumps instead of moto's serializer; what a client reads must not change.
+    item = {**_item("json", "1"), "n": {"N": "-1.25"}, "l": {"L": [{"S": "x"}, {"BOOL": False}]},
+            "m": {"M": {"z": {"NULL": True}, "b": {"B": b"\x00\xff"}}}, "ss": {"SS": ["p", "q"]},
+            "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": [b"\x01", b"\x02"]}, "b": {"B": b"\x00\x01"}}
+    ddb.put_item(TableName="patch-b", Item=item)
+    key = {"pk": {"S": "json"}, "sk": {"S": "1"}}
+
+    def same(got: dict[str, Any]) -> dict[str, Any]:  # sets come back in any order
+        return {k: {t: sorted(v) if t in ("SS", "NS", "BS") else v for t, v in value.items()}
+                for k, value in got.items()}
+
+    assert same(ddb.get_item(TableName="patch-b", Key=key)["Item"]) == same(item)
+    found = ddb.query(TableName="patch-b", KeyConditionExpression="pk = :p",
+                      ExpressionAttributeValues={":p": {"S": "json"}})["Items"]
+    assert same(found[0]) == same(item)
+    assert same(ddb.batch_get_item(RequestItems={"patch-b": {"Keys": [key]}})[
+        "Responses"]["patch-b"][0]) == same(item)
+    assert same(ddb.transact_get_items(TransactItems=[{"Get": {
+        "TableName": "patch-b", "Key": key}}])["Responses"][0]["Item"]) == same(item)
+    updated = ddb.update_item(TableName="patch-b", Key=key, UpdateExpression="SET n = :n",
+                              ExpressionAttributeValues={":n": {"N": "7"}},
+                              ReturnValues="ALL_NEW")["Attributes"]
+    assert same(updated) == same({**item, "n": {"N": "7"}})
+    assert "Attributes" not in ddb.update_item(TableName="patch-b", Key=key,
+                                               UpdateExpression="SET n = :n",
+                                               ExpressionAttributeValues={":n": {"N": "8"}})
+
+
+def test_a_large_partition_is_read_page_by_page_in_order(ddb: Any) -> None:
+    # _after_start_key: each page starts after its ExclusiveStartKey, in range-key order, both
+    # ways, with a range condition and a filter, as moto answered before.
+    keys = [f"{n:04d}" for n in range(0, 600, 3)]
+    for start in range(0, len(keys), 25):
+        ddb.batch_write_item(RequestItems={"patch-b": [
+            {"PutRequest": {"Item": _item("pages", k, v="x" * (n % 7))}}
+            for n, k in enumerate(keys[start:start + 25], start)]})
+
+    def read(**extra: Any) -> list[str]:
+        args: dict[str, Any] = {"TableName": "patch-b", "Limit": 17,
+                                "KeyConditionExpression": "pk = :p",
+                                "ExpressionAttributeValues": {":p": {"S": "pages"}}, **extra}
+        if "sk" in str(extra.get("KeyConditionExpression", "")):
+            args["ExpressionAttributeValues"] = {":p": {"S": "pages"}, ":s": {"S": "0300"}}
+        out: list[str] = []
+        while True:
+            page = ddb.query(**args)
+            out += [i["sk"]["S"] for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return out
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    assert read() == keys
+    assert read(ScanIndexForward=False) == keys[::-1]
+    assert read(KeyConditionExpression="pk = :p AND sk > :s") == [k for k in keys if k > "0300"]
+    assert read(FilterExpression="attribute_exists(v) AND size(v) > :z",
+                ExpressionAttributeValues={":p": {"S": "pages"}, ":z": {"N": "3"}}) == [
+        k for n, k in enumerate(keys) if n % 7 > 3]
