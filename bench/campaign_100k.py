@@ -341,11 +341,11 @@ def run_send(stack: Any, http: Any, demo: dict[str, Any]) -> dict[str, Any]:
             "max_1s": most, "first_s": times[0] - launched_at}
 
 
-def previous_figures() -> dict[str, float]:
-    """The figures of the last run in BENCHMARKS.md (for the ratio column)."""
+def previous_figures(section: str = "campaign_100k") -> dict[str, float]:
+    """The figures of the section's last run in BENCHMARKS.md (for the ratio column)."""
     if not REPORT.exists():
         return {}
-    match = re.search(r"<!-- bench:campaign_100k -->(.*?)<!-- /bench:campaign_100k -->",
+    match = re.search(rf"<!-- bench:{section} -->(.*?)<!-- /bench:{section} -->",
                       REPORT.read_text(), re.S)
     if not match:
         return {}

@@ -10,21 +10,19 @@ launch request; instants are the sandbox gateway's receive instants.
 from __future__ import annotations
 
 import math
-import re
 import time
 from typing import Any
 
-from bench._report import REPORT, write_section
-from bench.campaign_100k import SEND_RATE, SEND_ROWS, RssSampler, SafeHttp, _say, run_send
-
-
-def previous_figures() -> dict[str, float]:
-    if not REPORT.exists():
-        return {}
-    match = re.search(r"<!-- bench:send_rate -->(.*?)<!-- /bench:send_rate -->",
-                      REPORT.read_text(), re.S)
-    return {key: float(value) for key, value in re.findall(
-        r"<!-- (\w+)=([-0-9.e+]+) -->", match.group(1))} if match else {}
+from bench._report import write_section
+from bench.campaign_100k import (
+    SEND_RATE,
+    SEND_ROWS,
+    RssSampler,
+    SafeHttp,
+    _say,
+    previous_figures,
+    run_send,
+)
 
 
 def main() -> None:
@@ -40,18 +38,16 @@ def main() -> None:
         demo = seed_demo()
         http = SafeHttp(Http(stack.api_url, demo["keys"]["campaign_manager"]))
         figures = run_send(stack, http, demo)
-        sent_by = dict(stack.sandbox.sandbox.stats()) if hasattr(
-            stack.sandbox.sandbox, "stats") else {}
     finally:
         stack.stop()
         rss.stopping.set()
         rss.join()
     _say(f"send phase done in {time.time() - began:.0f} s: {figures}")
-    report(figures, rss.peak_kb / 1024, http.failures, sent_by)
+    report(figures, rss.peak_kb / 1024, http.failures)
 
 
-def report(f: dict[str, Any], rss_mb: float, failures: int, extra: dict[str, Any]) -> None:
-    before = previous_figures()
+def report(f: dict[str, Any], rss_mb: float, failures: int) -> None:
+    before = previous_figures("send_rate")
     f = {"rate": math.nan, "max_1s": 0, "first_s": math.nan, **f}
 
     def ratio(key: str) -> str:
@@ -78,4 +74,4 @@ def report(f: dict[str, Any], rss_mb: float, failures: int, extra: dict[str, Any
         "\n".join(lines) + f"\n\nA short-code sender ({SEND_RATE:g}/s), the window open, on the "
         "local stack as `make run` builds it with nothing else running; the instants are the "
         f"sandbox gateway's. Peak RSS of the stack {rss_mb:.0f} MB; {failures} API requests "
-        f"failed.{(' ' + str(extra)) if extra else ''}\n\n" + marks)
+        "failed.\n\n" + marks)

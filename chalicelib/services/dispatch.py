@@ -501,8 +501,14 @@ class Dispatcher:
         # Built (credentials read) before the first slot, so no send starts late for it.
         self.ports.gateway(campaign.brand_id).client()
         # The status as of now: the sends of the next second need no read of their own (a read
-        # just before a slot, behind a busy table, made the send miss it).
-        self._still_running(campaign, self.clock() + STATUS_FRESH_SECONDS / 2)
+        # just before a slot, behind a busy table, made the send miss it). Stopped since the
+        # batch was read: no slot of the sender is booked for sends that will not go.
+        if not self._still_running(campaign, self.clock() + STATUS_FRESH_SECONDS / 2):
+            for claimed in ready:
+                self.store.skip_claimed(claimed.item.campaign_id, claimed.item.phone,
+                                        claimed.attempt, "CANCELLED",
+                                        "the campaign was cancelled", self.clock())
+            return
         budget = self._budget()
         first, gap, granted = (self._reserve(intervals, len(ready), budget) if budget >= 0
                                else (self.clock(), 0.0, 0))

@@ -583,3 +583,28 @@ def test_sends_waiting_for_their_slots_share_the_opt_out_re_reads_and_a_stop_sti
     assert numbers[2] in sent  # sent before its STOP arrived
     assert len(sent) == 19
     assert store.reads <= 10  # the batch's own read, then one per 0.2 s (one per send: 16)
+
+
+class SlowClaims(FakeStore):
+    """Each claim takes 0.4 s (a busy table); the campaign is cancelled once they are made."""
+
+    def __init__(self, campaign: CampaignModel, clock: Clock) -> None:
+        super().__init__(campaign)
+        self.clock = clock
+
+    def claim(self, campaign_id: str, phone: str, attempt_id: str, now: float,
+              lease_seconds: float) -> MessageModel | None:
+        self.clock.now += 0.4
+        claimed = super().claim(campaign_id, phone, attempt_id, now, lease_seconds)
+        self.campaign_row = campaign(status="CANCELLED")
+        return claimed
+
+
+def test_a_campaign_cancelled_while_its_batch_is_claimed_books_no_send_slot(world: World) -> None:
+    world.store = store = SlowClaims(campaign(), world.clock)
+    for phone in phones(3):
+        store.add(phone)
+    assert world.deliver(phones(3)) == []
+    assert world.gateway.sent == []
+    assert {world.status(p) for p in phones(3)} == {"SKIPPED"}
+    assert store.next_at == {}  # the sender's slots stay free for its other campaigns
