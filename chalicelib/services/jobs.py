@@ -44,14 +44,13 @@ def launch(brand_id: str, campaign_id: str, now: float | None = None) -> int:
     def clock() -> float:  # the job's clock: `now` advanced by the time the job has taken
         return start + time.time() - began
 
-    campaign = campaigns.get(brand_id, campaign_id)
-    if campaign.status != "RUNNING":
-        logger.info("launch job for a campaign that is not running",
-                    extra={"campaign_id": campaign_id, "status": campaign.status})
-        return 0
-    brand = brands.get_brand(brand_id)
     with _lease_renewed(brand_id, campaign_id):
-        moved = _fan_out(campaign, brand, clock)
+        campaign = campaigns.get(brand_id, campaign_id)
+        if campaign.status != "RUNNING":
+            logger.info("launch job for a campaign that is not running",
+                        extra={"campaign_id": campaign_id, "status": campaign.status})
+            return 0
+        moved = _fan_out(campaign, brands.get_brand(brand_id), clock)
     logger.info("campaign scheduled", extra={"campaign_id": campaign_id, "messages": moved})
     campaigns.fanout_done(brand_id, campaign_id)  # else the release schedule asks again
     return moved

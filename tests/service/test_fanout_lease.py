@@ -19,7 +19,8 @@ from tests.service.recipients.test_csv_upload import _upload
 
 GRACE_SECONDS = 1.0
 # New York area codes x the fictional 555-0100..0199 lines.
-AREAS = ("212", "646", "718", "917", "347", "929", "315", "516", "585", "607", "631", "716")
+AREAS = ("212", "646", "718", "917", "347", "929", "315", "516", "585", "607", "631", "716",
+         "845", "914", "518", "332", "680", "838")
 
 
 @pytest.fixture(autouse=True)
