@@ -1,6 +1,6 @@
 // Admin pages: WhatsApp templates and opt-outs.
 import { api, downloadPages, get, itemsOf, post } from "./api.js";
-import { badge, failure, field, h, heading, notice, setMain, table, when, put } from "./ui.js";
+import { badge, failure, field, h, heading, latestOnly, notice, setMain, table, when, put } from "./ui.js";
 
 const idOf = (t) => t.template_id || t.id;
 // A new template is DRAFT; only a DRAFT can be submitted (a rejected one is re-created).
@@ -47,10 +47,11 @@ export async function templatesPage(token, { admin = false } = {}) {
     ["MARKETING", "UTILITY", "AUTHENTICATION"].map((c) => h("option", { value: c }, c)));
   const body = h("textarea", { id: "tpl-body", rows: "4", required: true });
 
-  const load = async () => {
+  const load = latestOnly(async (current) => {
     try {
       const items = itemsOf(await get(showArchived.checked ? "templates?status=ARCHIVED" : "templates"),
         "templates");
+      if (!current()) return;
       put(list, items.length ? table("Templates", ["Name", "Language", "Category", "Body", "Status", ""],
         items.map((t) => h("tr", { "data-template": t.name },
           h("th", { scope: "row" }, t.name), h("td", {}, t.language), h("td", {}, t.category),
@@ -67,9 +68,9 @@ export async function templatesPage(token, { admin = false } = {}) {
           } }, `Submit ${t.name} for approval`) : "", " ", ...adminButtons(t)))), { id: "templates-table" })
         : notice("info", showArchived.checked ? "No archived templates." : "No templates yet."));
     } catch (err) {
-      put(list, failure(err, "Templates"));
+      if (current()) put(list, failure(err, "Templates"));
     }
-  };
+  });
 
   setMain(heading("WhatsApp templates"),
     h("p", {}, "Templates are approved by WhatsApp before campaigns can use them. Variables are " +
@@ -114,10 +115,11 @@ export async function optOutsPage() {
   const search = h("input", { id: "optout-search", type: "search", inputmode: "tel", placeholder: "+1 212 555 0101" });
   const add = h("input", { id: "optout-add", inputmode: "tel", required: true, placeholder: "+1 212 555 0101" });
 
-  const load = async () => {
+  const load = latestOnly(async (current) => {
     const phone = search.value.trim();
     try {
       const items = itemsOf(await get(`optouts?limit=100${phone ? `&phone=${encodeURIComponent(phone)}` : ""}`), "optouts");
+      if (!current()) return;
       put(list, items.length ? table("Opted-out numbers", ["Number", "Since", "Source", ""],
         items.map((o) => h("tr", { "data-phone": o.phone, "data-source": o.source || "" },
           h("th", { scope: "row" }, o.phone), h("td", {}, when(o.created_at || o.opted_out_at || o.at)),
@@ -133,9 +135,9 @@ export async function optOutsPage() {
           } }, `Remove ${o.phone}`)))), { id: "optouts-table" })
         : notice("info", phone ? "This number has not opted out." : "Nobody has opted out."));
     } catch (err) {
-      put(list, failure(err, "Opt-outs"));
+      if (current()) put(list, failure(err, "Opt-outs"));
     }
-  };
+  });
 
   setMain(heading("Opt-outs"),
     h("p", {}, "An opted-out consumer gets no message from any of the brand's numbers until they " +

@@ -1,7 +1,7 @@
 // Analytics: brand level with ranges and skills, and per campaign.
 import { get, itemsOf } from "./api.js";
-import { chart, dayPattern, failure, field, h, heading, notice, parseDay, pct, periodLabel, setMain,
-  showDay, put } from "./ui.js";
+import { chart, dayPattern, failure, field, h, heading, latestOnly, notice, parseDay, pct, periodLabel,
+  setMain, showDay, put } from "./ui.js";
 
 const RANGES = [["today", "Today"], ["this_week", "This week"], ["this_month", "This month"],
   ["last_30_days", "Last 30 days"], ["last_60_days", "Last 60 days"], ["last_90_days", "Last 90 days"],
@@ -100,7 +100,7 @@ export async function analyticsPage(token, params) {
   let skillInputs = null;
   let skillsText = null;
 
-  const load = async () => {
+  const load = latestOnly(async (current) => {
     const qs = new URLSearchParams();
     if (range.value === "custom") {
       const first = parseDay(from.value);
@@ -121,14 +121,15 @@ export async function analyticsPage(token, params) {
     put(out, notice("info", "Loading analytics…"));
     try {
       const data = await get(`analytics?${qs}`);
+      if (!current()) return;
       out.querySelectorAll("canvas").forEach((c) => window.Chart?.getChart(c)?.destroy());
       put(out, renderAnalytics(data));
       // the dates the range covers, in the brand's writing
       if (data.range) { from.value = showDay(data.range.from); to.value = showDay(data.range.to); }
     } catch (err) {
-      put(out, failure(err, "Analytics"));
+      if (current()) put(out, failure(err, "Analytics"));
     }
-  };
+  });
 
   setMain(heading("Analytics"),
     h("form", { class: "card filters", onsubmit: (e) => { e.preventDefault(); load(); } },

@@ -2,7 +2,7 @@
 // deliveries that failed for 24 h. The API: POST/GET/DELETE event-endpoints,
 // GET event-deliveries/failed, POST event-deliveries/failed/{id}/redeliver.
 import { api, get, post } from "./api.js";
-import { failure, field, h, heading, notice, setMain, table, when, put } from "./ui.js";
+import { failure, field, h, heading, latestOnly, notice, setMain, table, when, put } from "./ui.js";
 
 const EVENTS = ["message.sent", "message.delivered", "message.failed", "message.responded",
   "consumer.opted_out", "consumer.opted_in", "campaign.completed"];
@@ -15,9 +15,11 @@ export async function endpointsPage() {
   const boxes = EVENTS.map((name) => h("label", { class: "check" },
     h("input", { type: "checkbox", value: name, name: "endpoint-event", checked: true }), ` ${name}`));
 
-  const load = async () => {
+  const load = latestOnly(async (current) => {
     try {
       const items = (await get("event-endpoints")).items || [];
+      const dead = (await get("event-deliveries/failed?limit=50")).items || [];
+      if (!current()) return;
       put(list, items.length ? table("Event endpoints", ["URL", "Events", "Added", ""],
         items.map((e) => h("tr", { "data-endpoint": e.id },
           h("th", { scope: "row" }, e.url), h("td", {}, e.events.join(", ")), h("td", {}, when(e.created_at)),
@@ -31,7 +33,6 @@ export async function endpointsPage() {
             }
           } }, `Remove ${e.url}`)))), { id: "endpoints-table" })
         : notice("info", "No endpoints yet."));
-      const dead = (await get("event-deliveries/failed?limit=50")).items || [];
       put(failed, dead.length ? table("Failed deliveries (24 h of retries)", ["Event", "URL", "Failed", "Last error", ""],
         dead.map((d) => h("tr", { "data-delivery": d.id },
           h("th", { scope: "row" }, `${d.event.type} ${d.event.id}`), h("td", {}, d.url), h("td", {}, when(d.failed_at)),
@@ -46,9 +47,9 @@ export async function endpointsPage() {
             }
           } }, "Redeliver")))), { id: "failed-table" }) : "");
     } catch (err) {
-      put(list, failure(err, "Event endpoints"));
+      if (current()) put(list, failure(err, "Event endpoints"));
     }
-  };
+  });
 
   setMain(heading("Event endpoints"),
     h("p", {}, "Your systems receive signed events (HMAC-SHA256, header X-Proactive-Signature) at " +

@@ -2,7 +2,7 @@
 // an admin enables the LivePerson-compatible API (the client secret is shown once), rotates or
 // revokes its credentials.
 import { api, get, itemsOf, post } from "./api.js";
-import { failure, field, h, heading, notice, put, setMain, table, when } from "./ui.js";
+import { failure, field, h, heading, latestOnly, notice, put, setMain, table, when } from "./ui.js";
 
 export async function smsTemplatesSection() {
   const main = document.getElementById("main");
@@ -12,9 +12,10 @@ export async function smsTemplatesSection() {
   const text = h("textarea", { id: "sms-tpl-text", rows: "3", required: true, maxlength: "1600" });
   const makeDefault = h("input", { id: "sms-tpl-default", type: "checkbox" });
 
-  const load = async () => {
+  const load = latestOnly(async (current) => {
     try {
       const items = itemsOf(await get("sms-templates"), "sms-templates");
+      if (!current()) return;
       put(list, items.length ? table("SMS templates", ["Name", "Text", "Default", ""],
         items.map((t) => h("tr", { "data-sms-template": t.name },
           h("th", { scope: "row" }, t.name), h("td", { class: "pre" }, t.text),
@@ -30,9 +31,9 @@ export async function smsTemplatesSection() {
           } }, `Make ${t.name} the default`)))), { id: "sms-templates-table" })
         : notice("info", "No SMS templates yet."));
     } catch (err) {
-      put(list, failure(err, "SMS templates"));
+      if (current()) put(list, failure(err, "SMS templates"));
     }
-  };
+  });
 
   main.append(h("section", { id: "sms-templates", "aria-labelledby": "sms-templates-heading" },
     h("h2", { id: "sms-templates-heading" }, "SMS templates"),
@@ -74,9 +75,10 @@ export async function settingsPage() {
       put(out, notice("error", err.message));
     }
   };
-  const load = async () => {
+  const load = latestOnly(async (current) => {
     try {
       const client = await get("api-client");
+      if (!current()) return;
       put(state, client.enabled
         ? h("div", {},
           h("p", {}, `The API is enabled. Client id: ${client.client_id}` +
@@ -89,9 +91,9 @@ export async function settingsPage() {
           h("button", { type: "button", class: "primary", onclick: () => act(() => post("api-client"),
             "The API is enabled") }, "Enable API")));
     } catch (err) {
-      put(state, failure(err, "Settings"));
+      if (current()) put(state, failure(err, "Settings"));
     }
-  };
+  });
   setMain(heading("Settings"),
     h("section", { class: "card", "aria-labelledby": "api-heading" },
       h("h2", { id: "api-heading" }, "API (LivePerson Proactive 2.0 compatible)"),

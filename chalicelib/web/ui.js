@@ -190,6 +190,19 @@ export function put(el, ...children) {
   return el;
 }
 
+// A page's loader whose answers show in the order the loads were asked for, not the order they
+// arrive: a reload started while an earlier one is in flight (a filter changed, an action done)
+// supersedes it, and the earlier answer, arriving last, is dropped instead of overwriting the
+// newer one. The loader gets `current()`, true while no newer load was asked for; it checks it
+// after each wait before it changes the page.
+export function latestOnly(loader) {
+  let asked = 0;
+  return (...args) => {
+    const mine = ++asked;
+    return loader(() => mine === asked, ...args);
+  };
+}
+
 export function setMain(...children) {
   return put(document.getElementById("main"), ...children);
 }

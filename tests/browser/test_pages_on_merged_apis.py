@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import (
     WebStack,
@@ -245,3 +245,43 @@ def test_sms_templates_and_enabling_the_liveperson_compatible_api(page: Page,
     expect(page.locator("#api-client")).to_contain_text("The API is not enabled")
     assert_controls_labelled(page)
     screenshot(page, "settings")
+
+
+def test_a_list_answer_arriving_late_does_not_overwrite_the_newer_one(page: Page,
+                                                                      web: WebStack) -> None:
+    """Restoring a template reloads the archived list; unticking "Show archived" right after
+    reloads the current one. When the archived answer arrives last, the page still shows the
+    current list (it showed "No archived templates." and the restored row vanished)."""
+    sign_in(page, web, role="admin")
+    page.get_by_role("link", name="Templates").click()
+    page.get_by_label("Name").fill("late_answer")
+    page.get_by_label("Body").fill("Hi {{1}}")
+    page.get_by_role("button", name="Create template").click()
+    row = page.locator('tr[data-template="late_answer"]')
+    row.get_by_role("button", name="Archive late_answer").click()
+    expect(row).to_have_count(0)
+    page.get_by_label("Show archived templates").check()
+    row.get_by_role("button", name="Restore late_answer").wait_for()
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/templates?status=ARCHIVED", hold)
+    with page.expect_request(lambda r: "status=ARCHIVED" in r.url):
+        row.get_by_role("button", name="Restore late_answer").click()
+    expect(page.locator("#template-result")).to_contain_text("is back in the list")
+    for _ in range(100):  # the route handler runs while playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1  # the archived list's reload, held in the network
+    page.get_by_label("Show archived templates").uncheck()
+    expect(row.get_by_role("button", name="Delete late_answer")).to_be_visible()
+    with page.expect_request_finished(lambda r: "status=ARCHIVED" in r.url):
+        held[0].continue_()
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # the late answer's turn
+    assert row.count() == 1, page.locator("#templates-list").inner_text()
+    row.get_by_role("button", name="Delete late_answer").click()
+    page.get_by_role("button", name="Yes, delete late_answer").click()
+    expect(page.locator("#template-result")).to_contain_text("was deleted")
