@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from tests.browser.conftest import (
     WebStack,
@@ -206,19 +206,24 @@ def test_wizard_lists_the_brands_numbers_and_skills_and_counts_its_opt_out_text(
 
 # --- issue 17: SMS templates beside the WhatsApp ones; Settings, "Enable API" -----------------
 
-def test_sms_templates_and_enabling_the_liveperson_compatible_api(page: Page,
-                                                                  web: WebStack) -> None:
+def archived_template_shown(page: Page, web: WebStack, name: str) -> Locator:
+    """An admin creates the WhatsApp template `name`, archives it and shows the archived list."""
     sign_in(page, web, role="admin")
     page.get_by_role("link", name="Templates").click()
-    # an admin archives, restores and deletes a WhatsApp template (issue 14.9)
-    page.get_by_label("Name").fill("admin_tidy")
+    page.get_by_label("Name").fill(name)
     page.get_by_label("Body").fill("Hi {{1}}")
     page.get_by_role("button", name="Create template").click()
-    row = page.locator('tr[data-template="admin_tidy"]')
-    row.get_by_role("button", name="Archive admin_tidy").click()
+    row = page.locator(f'tr[data-template="{name}"]')
+    row.get_by_role("button", name=f"Archive {name}").click()
     expect(page.locator("#template-result")).to_contain_text("was archived")
     expect(row).to_have_count(0)
     page.get_by_label("Show archived templates").check()
+    return row
+
+def test_sms_templates_and_enabling_the_liveperson_compatible_api(page: Page,
+                                                                  web: WebStack) -> None:
+    # an admin archives, restores and deletes a WhatsApp template (issue 14.9)
+    row = archived_template_shown(page, web, "admin_tidy")
     row.get_by_role("button", name="Restore admin_tidy").click()
     expect(page.locator("#template-result")).to_contain_text("is back in the list")
     page.get_by_label("Show archived templates").uncheck()
@@ -252,15 +257,7 @@ def test_a_list_answer_arriving_late_does_not_overwrite_the_newer_one(page: Page
     """Restoring a template reloads the archived list; unticking "Show archived" right after
     reloads the current one. When the archived answer arrives last, the page still shows the
     current list (it showed "No archived templates." and the restored row vanished)."""
-    sign_in(page, web, role="admin")
-    page.get_by_role("link", name="Templates").click()
-    page.get_by_label("Name").fill("late_answer")
-    page.get_by_label("Body").fill("Hi {{1}}")
-    page.get_by_role("button", name="Create template").click()
-    row = page.locator('tr[data-template="late_answer"]')
-    row.get_by_role("button", name="Archive late_answer").click()
-    expect(row).to_have_count(0)
-    page.get_by_label("Show archived templates").check()
+    row = archived_template_shown(page, web, "late_answer")
     row.get_by_role("button", name="Restore late_answer").wait_for()
     held: list[Route] = []
 
