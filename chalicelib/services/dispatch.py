@@ -101,8 +101,8 @@ class SendStore(Protocol):
     def reserve_slots(self, intervals: Mapping[str, float], count: int,
                       clock: Callable[[], float], max_wait: float,
                       lead: float) -> tuple[float, float, int]: ...
-    def claim(self, campaign_id: str, phone: str, attempt_id: str, now: float,
-              lease_seconds: float) -> MessageModel | None: ...
+    def claim_many(self, campaign_id: str, attempts: Mapping[str, str], now: float,
+                   lease_seconds: float) -> dict[str, MessageModel]: ...
     def skip(self, campaign_id: str, phone: str, code: str, reason: str, now: float) -> bool: ...
     def skip_claimed(self, campaign_id: str, phone: str, attempt_id: str, code: str,
                      reason: str, now: float) -> bool: ...
@@ -148,7 +148,7 @@ class StoreOps:
                       lead: float) -> tuple[float, float, int]:
         return limits.reserve_within(intervals, count, clock, max_wait, lead)
 
-    claim = staticmethod(messages.claim)
+    claim_many = staticmethod(messages.claim_many)
     skip = staticmethod(messages.skip)
     skip_claimed = staticmethod(messages.skip_claimed)
     reschedule = staticmethod(messages.reschedule)
@@ -416,28 +416,31 @@ class Dispatcher:
                 if campaign.hold_open_conversations is not False else set())
         window = scheduler.Window.parse(campaign.window_start, campaign.window_end)
         brand_zone = self.cache.get(f"zone#{brand_id}", lambda: store.brand_zone(brand_id), now)
-        ready: list[Claimed] = []
-        seen: set[str] = set()
+        to_claim: dict[str, QueuedMessage] = {}
         for item in items:
-            if item.phone in seen:
+            if item.phone in to_claim:
                 continue  # the same message twice in one batch: the claim would refuse it anyway
-            seen.add(item.phone)
             if item.phone in blocked:
                 store.skip(campaign_id, item.phone, "OPTED_OUT",
                               "the consumer opted out of this brand's messages", now)
-                continue
-            if item.due_at > now + EARLY_TOLERANCE_SECONDS:
+            elif item.due_at > now + EARLY_TOLERANCE_SECONDS:
                 self._wait_longer(item, item.due_at, now)
-                continue
-            if item.phone in held:
+            elif item.phone in held:
                 store.skip(campaign_id, item.phone, "OPEN_CONVERSATION",
                               "the consumer is in an open conversation with the brand", now)
-                continue
-            attempt = uuid.uuid4().hex
-            message = store.claim(campaign_id, item.phone, attempt, now,
-                                  self.settings.claim_lease_seconds)
+            else:
+                to_claim[item.phone] = item
+        attempt_ids = {phone: uuid.uuid4().hex for phone in to_claim}
+        # The batch's claims at once (one transaction); those not returned are not ours:
+        # already handled (a duplicate delivery), claimed elsewhere or removed.
+        ours = store.claim_many(campaign_id, attempt_ids, now,
+                                self.settings.claim_lease_seconds) if to_claim else {}
+        ready: list[Claimed] = []
+        for phone, item in to_claim.items():
+            message = ours.get(phone)
             if message is None:
-                continue  # already handled (a duplicate delivery), claimed elsewhere or removed
+                continue
+            attempt = attempt_ids[phone]
             attempts = int(message.attempts or 0)
             if attempts > self.settings.max_send_attempts:
                 # Earlier attempts ended unknown (crashed, or not at the gateway after an
@@ -510,8 +513,13 @@ class Dispatcher:
                                         "the campaign was cancelled", self.clock())
             return
         budget = self._budget()
-        first, gap, granted = (self._reserve(intervals, len(ready), budget) if budget >= 0
-                               else (self.clock(), 0.0, 0))
+        try:
+            first, gap, granted = (self._reserve(intervals, len(ready), budget) if budget >= 0
+                                   else (self.clock(), 0.0, 0))
+        except limits.LimiterContended:
+            # The limiters stayed too busy to book: the claims go back to the queue for a
+            # second later (a failed batch would leave them claimed until their lease expires).
+            first, gap, granted = self.clock() + 1.0, 0.0, 0
         # Over the limit (the sender is busy with other campaigns, or this batch is bigger than
         # the budget or the invocation's time): the rest waits for its turn on the queue at
         # once; never dropped.

@@ -3,6 +3,7 @@ the release horizon on the send queue with DelaySeconds (DESIGN "Fan-out and def
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -12,6 +13,13 @@ from chalicelib.services import queues, reconcile_sends
 from chalicelib.store import campaigns, messages
 
 CHUNK = 100
+# One release at a time in a process: the launch job releases after each of its stages while the
+# release schedule may run beside it (locally both are in one process, on AWS a warm container
+# can serve both in turn). Two at once each read the same rows as SCHEDULED before the other
+# marked them QUEUED and queued them twice (a third of the send queue's entries were
+# duplicates: a receive and a refused claim each). Releases in different containers can still
+# meet; the consumer's claim keeps a duplicate entry harmless.
+_RELEASING = threading.Lock()
 
 
 def tick(now: float | None = None) -> dict[str, int]:
@@ -76,7 +84,13 @@ def resume_stalled_fanouts(now: float) -> int:
 def release_messages(now: float) -> int:
     """SQS first, then SCHEDULED -> QUEUED: a crash in between only duplicates a queue entry,
     which the consumer's claim makes harmless; the other order could lose the message."""
-    horizon = get_settings().release_horizon_seconds
+    asked = time.time()
+    with _RELEASING:
+        # `now` as of the start of this release, not of the wait for the one before it.
+        return _release_due(now + time.time() - asked, get_settings().release_horizon_seconds)
+
+
+def _release_due(now: float, horizon: float) -> int:
     released = 0
     batch: list[messages.DueMessage] = []
     began = time.time()

@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.store.models import register
+from chalicelib.store.models import register, transaction_connection
 from chalicelib.store.paging import decode_cursor, encode_cursor
 
 
@@ -60,9 +59,8 @@ def to_json(value: Any) -> str | None:
 def commit(steps: Sequence[Step], entry: AuditModel) -> None:
     """Apply `steps` and store `entry`, all or nothing. A failed condition -> Conflict naming
     the step's own message."""
-    meta: Any = AuditModel.Meta
     try:
-        with TransactWrite(connection=Connection(region=meta.region, host=meta.host)) as tx:
+        with TransactWrite(connection=transaction_connection()) as tx:
             for step in steps:
                 if step.kind == "save":
                     tx.save(step.item, condition=step.condition)

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -362,10 +363,30 @@ def _bind(model: type[Model]) -> None:
     meta.region = settings.region
     meta.host = settings.aws_endpoint_url
     meta.max_retry_attempts = 5
+    # One client per model serves every thread of the process; a send batch runs up to 100
+    # threads, and past the pool each request opened a connection of its own (pynamodb's
+    # default pool is 10).
+    meta.max_pool_connections = POOL_CONNECTIONS
     model._connection = None  # rebuilt lazily with the new settings
 
 
+POOL_CONNECTIONS = 100
+_TRANSACTIONS: list[Connection] = []
+
+
+def transaction_connection() -> Connection:
+    """The connection transactions are written through (pynamodb's TransactWrite takes one):
+    one per process, like the models' own, instead of a new botocore client per transaction."""
+    if not _TRANSACTIONS:
+        settings = get_settings()
+        _TRANSACTIONS.append(Connection(region=settings.region, host=settings.aws_endpoint_url,
+                                        max_pool_connections=POOL_CONNECTIONS,
+                                        max_retry_attempts=5))
+    return _TRANSACTIONS[0]
+
+
 def bind_models() -> None:
+    _TRANSACTIONS.clear()
     for model in ALL_MODELS:
         _bind(model)
 

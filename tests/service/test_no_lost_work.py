@@ -5,6 +5,8 @@ through the sandbox; nothing of ours is patched."""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -270,6 +272,43 @@ def test_a_batch_across_five_busy_senders_returns_within_its_deadline(
     assert got == Counter(p for phones in campaigns.values() for p in phones)
     for cid in campaigns:
         assert {m.status for m in messages.iter_campaign(cid, consistent=True)} == {"SENT"}
+
+
+# --- 7b. releases that overlap put each message on the queue once -----------------------------
+
+
+def test_releases_running_at_once_queue_each_message_once(api: Api, brand: Brand) -> None:
+    """The launch job releases after each of its stages while the release schedule runs too
+    (locally both in one process): each read the same rows as SCHEDULED before the other marked
+    them, and a third of the send queue's entries were duplicates, each costing a receive and a
+    refused claim."""
+    phones = [f"+1212555{n:04d}" for n in range(3000, 3100)]
+    cid = _new_campaign(api, brand, phones)
+    api.call("POST", f"/campaigns/{cid}/launch", brand, json_body={"consent": True})
+    now = time.time()
+    messages.schedule_many(cid, [(p, now) for p in phones], now, "", "sales")
+    start = threading.Barrier(2)
+
+    def release() -> None:
+        start.wait()
+        minutely.release_messages(time.time())
+
+    releasers = [threading.Thread(target=release) for _ in range(2)]
+    for thread in releasers:
+        thread.start()
+    for thread in releasers:
+        thread.join()
+    sqs, url = aws.client("sqs"), get_settings().send_queue_url
+    queued: Counter[str] = Counter()
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                       WaitTimeSeconds=0).get("Messages") or []:
+        for m in batch:
+            body = json.loads(m["Body"])
+            if body["campaign_id"] == cid:
+                queued[body["phone"]] += 1
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert queued == Counter(phones)
+    assert {m.status for m in messages.iter_campaign(cid, consistent=True)} == {"QUEUED"}
 
 
 # --- 8a. a message parked again by a consumer is not marked QUEUED --------------------------

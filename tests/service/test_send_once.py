@@ -124,3 +124,26 @@ def test_unreadable_message_is_reported_as_a_batch_item_failure(api: Api, brand:
     event["Records"][0]["body"] = "not json"
     result = _send_handler()(event, LambdaContext("send_messages"))
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def test_a_batch_s_claims_take_only_the_waiting_messages(
+        api: Api, brand: Brand) -> None:
+    phones = [f"+1212555{n:04d}" for n in range(130, 136)]
+    cid = _launched_campaign(api, brand, phones)
+    now = 1_900_000_000.0
+    # Given one message claimed by another consumer and one already sent
+    assert messages.claim(cid, phones[0], "other", now, 60) is not None
+    assert messages.claim(cid, phones[1], "earlier", now, 60) is not None
+    assert messages.record_sent(cid, phones[1], "earlier", "SM" + "1" * 32, "sms", now)
+    # When a batch claims all six at once
+    attempts = {p: f"attempt-{n}" for n, p in enumerate(phones)}
+    ours = messages.claim_many(cid, attempts, now, 60)
+    # Then it gets the four that were waiting, as stored after its claim, and no other
+    assert sorted(ours) == phones[2:]
+    assert all(m.status == "SENDING" and m.attempt_id == attempts[p] and m.attempts == 1
+               and m.text for p, m in ours.items())
+    other, sent = messages.get(cid, phones[0]), messages.get(cid, phones[1])
+    assert other is not None and (other.status, other.attempt_id) == ("SENDING", "other")
+    assert sent is not None and sent.status == "SENT"
+    # and a second claim of the same messages gets none of them
+    assert messages.claim_many(cid, {p: "again" for p in phones}, now, 60) == {}

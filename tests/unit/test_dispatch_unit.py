@@ -19,6 +19,7 @@ from twilio.base.exceptions import TwilioRestException
 from chalicelib.config import get_settings
 from chalicelib.messaging.gateway import GatewayError, SentMessage, with_fresh_credentials
 from chalicelib.services import dispatch, queues
+from chalicelib.store import limits
 from chalicelib.store.models import CampaignModel, MessageModel, SenderNumberModel
 from chalicelib.store.templates import TemplateModel
 
@@ -130,6 +131,12 @@ class FakeStore:
                             fallback_text=row.fallback_text, variables=row.variables,
                             zones=row.zones, attempts=row.attempts, error_code=row.error_code,
                             reason=row.reason, status="SENDING", created_at=now)
+
+    def claim_many(self, campaign_id: str, attempts: Mapping[str, str], now: float,
+                   lease_seconds: float) -> dict[str, MessageModel]:
+        claimed = {phone: self.claim(campaign_id, phone, attempt, now, lease_seconds)
+                   for phone, attempt in attempts.items()}
+        return {phone: message for phone, message in claimed.items() if message is not None}
 
     def _claimed(self, phone: str, attempt_id: str) -> Row | None:
         row = self.rows[phone]
@@ -608,3 +615,25 @@ def test_a_campaign_cancelled_while_its_batch_is_claimed_books_no_send_slot(worl
     assert world.gateway.sent == []
     assert {world.status(p) for p in phones(3)} == {"SKIPPED"}
     assert store.next_at == {}  # the sender's slots stay free for its other campaigns
+
+
+class ContendedLimiters(FakeStore):
+    """Every reservation meets other consumers' writes until it gives up (limits.MAX_TRIES)."""
+
+    def reserve_slots(self, intervals: Mapping[str, float], count: int,
+                      clock: Callable[[], float], max_wait: float,
+                      lead: float) -> tuple[float, float, int]:
+        raise limits.LimiterContended("too contended")
+
+
+def test_a_batch_whose_limiters_stay_contended_goes_back_to_the_queue_at_once(
+        world: World) -> None:
+    world.store = store = ContendedLimiters(campaign())
+    for phone in phones(3):
+        store.add(phone)
+    assert world.deliver(phones(3)) == []  # not a failed batch: its claims would be stuck
+    assert world.gateway.sent == []
+    assert {world.status(p) for p in phones(3)} == {"QUEUED"}
+    assert sorted(o.body["phone"] for o in world.queue) == phones(3)
+    assert all(0 < o.delay_seconds <= 1 for o in world.queue)  # tried again a second later
+    assert all(store.rows[p].attempts == 0 for p in phones(3))  # not counted as attempts
