@@ -144,3 +144,16 @@ def gateway_response(fragment: dict[str, Any], response_type: str) -> tuple[int,
     body = fragment["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     response = body["x-amazon-apigateway-gateway-responses"][response_type]
     return int(response["statusCode"]), str(response["responseTemplates"]["application/json"])
+
+
+def sqs_batching(fragment: dict[str, Any], handler: str) -> tuple[int, float] | None:
+    """The batch size and batching window (seconds) the template gives the SQS event source of
+    chalice handler `handler` (resource `HandlerName`, event `HandlerNameSqsEventSource`), or
+    None when it keeps chalice's own batch size and no window."""
+    resource = "".join(part.capitalize() for part in handler.split("_"))
+    events = fragment.get("Resources", {}).get(resource, {}).get("Properties", {}).get(
+        "Events", {})
+    settings = events.get(f"{resource}SqsEventSource", {}).get("Properties", {})
+    if "BatchSize" not in settings:
+        return None
+    return int(settings["BatchSize"]), float(settings.get("MaximumBatchingWindowInSeconds", 0))

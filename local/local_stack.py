@@ -33,7 +33,7 @@ from chalice.local import (
     RouteMatcher,
 )
 
-from infra.template import gateway_response, load_fragment
+from infra.template import gateway_response, load_fragment, sqs_batching
 from local import pumps
 from local.local_resources import REGION, create_resources, put_local_secrets
 from local.moto_server import MotoProcess
@@ -223,6 +223,7 @@ class LocalStack:
         failures = sqs.get_queue_url(
             QueueName=f"proactive-{self.stage}-failed-invocations")["QueueUrl"]
         stream_logs: dict[str, StreamLog] = {}  # one reader per stream for its followers
+        fragment = load_fragment(self.stage)  # the event sources' batching, as deployed
         for source in self.app.event_sources:
             name = source.name
             if isinstance(source, SQSEventConfig):
@@ -231,9 +232,10 @@ class LocalStack:
                 if self.send_consumers and source.batch_size > 1:
                     workers = self.send_consumers
                 duplicates = self.sqs_duplicate_share if source.batch_size > 1 else 0.0
+                batching = sqs_batching(fragment, name)
                 for worker in range(workers):
                     self.pumps.append(SqsPump(self.app, name, source, sqs, url, worker,
-                                              duplicate_share=duplicates))
+                                              duplicate_share=duplicates, batching=batching))
             elif isinstance(source, DynamoDBEventConfig):
                 arn = self.env["MESSAGES_STREAM_ARN"]
                 if arn not in stream_logs:

@@ -65,15 +65,26 @@ class Pump(threading.Thread):
 
 
 class SqsPump(Pump):
+    """One of Lambda's pollers of an SQS event source: receives a batch, invokes the handler,
+    deletes what it did not report as failed.
+
+    `batching` (size, window seconds) is the template's BatchSize and
+    MaximumBatchingWindowInSeconds when it sets them (infra/resources/functions.yaml), else
+    chalice's batch size and no window. As Lambda does, a batch larger than SQS's 10 per receive
+    is gathered over several receives until it is full or the window (from its first message)
+    has passed."""
+
     def __init__(self, app: Any, handler: str, config: SQSEventConfig, sqs: Any,
-                 queue_url: str, worker: int, duplicate_share: float = 0.0) -> None:
+                 queue_url: str, worker: int, duplicate_share: float = 0.0,
+                 batching: tuple[int, float] | None = None) -> None:
         super().__init__(f"sqs-{handler}-{worker}")
         self.app, self.handler, self.config = app, handler, config
         self.sqs, self.queue_url = sqs, queue_url
+        self.batch_size, self.window_seconds = batching or (config.batch_size, 0.0)
         self.queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{config.queue}"
         # SQS is at-least-once: this share of received messages is delivered again later.
         self.duplicate_share = duplicate_share
-        self.duplicated = 0
+        self.duplicated = self.received = 0
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -84,11 +95,31 @@ class SqsPump(Pump):
                 log.exception("sqs pump %s failed", self.handler)
                 time.sleep(0.5)
 
-    def poll_once(self) -> int:
+    def _receive(self, wait_seconds: int, most: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=self.config.batch_size,
-            WaitTimeSeconds=1, AttributeNames=["All"], MessageAttributeNames=["All"])
-        received = response.get("Messages") or []
+            QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, most),
+            WaitTimeSeconds=wait_seconds, AttributeNames=["All"], MessageAttributeNames=["All"])
+        return list(response.get("Messages") or [])
+
+    def gather(self) -> list[dict[str, Any]]:
+        """A batch: the first receive waits up to 1 s for a message; then more are received until
+        the batch is full or its window has passed."""
+        received = self._receive(1, self.batch_size)
+        if not received or self.window_seconds <= 0:
+            return received
+        closes = time.monotonic() + self.window_seconds
+        while len(received) < self.batch_size and not self.stopping.is_set():
+            more = self._receive(0, self.batch_size - len(received))
+            received.extend(more)
+            left = closes - time.monotonic()
+            if left <= 0:
+                break
+            if not more:
+                time.sleep(min(left, 0.05))
+        return received
+
+    def poll_once(self) -> int:
+        received = self.gather()
         if not received:
             return 0
         if self.duplicate_share:
@@ -118,7 +149,11 @@ class SqsPump(Pump):
 
 
     def _duplicate(self, received: list[dict[str, Any]]) -> None:
-        copies = [m for m in received if random.random() < self.duplicate_share]
+        """Every 1/duplicate_share-th message this pump receives is delivered again later (a
+        count, not a draw: a test that asks for duplicates always gets them)."""
+        every = max(1, round(1 / self.duplicate_share))
+        copies = [m for n, m in enumerate(received, start=self.received + 1) if n % every == 0]
+        self.received += len(received)
         for m in copies:
             self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=m["Body"],
                                   DelaySeconds=random.randint(0, 5))

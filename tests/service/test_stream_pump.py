@@ -5,12 +5,13 @@ disappears without a trace."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
-from chalice.app import DynamoDBEventConfig
+from chalice.app import DynamoDBEventConfig, SQSEventConfig
 
-from local.pumps import StreamLog, StreamPump
+from local.pumps import SqsPump, StreamLog, StreamPump
 
 STREAM_ARN = ("arn:aws:dynamodb:us-east-1:123456789012:table/proactive-dev-messages/stream/"
               "2026-11-25T00:00:00.000")
@@ -115,3 +116,60 @@ def test_followers_of_one_stream_log_each_get_every_record_in_order(moto_url: st
     assert "changed by the handler" not in seen
     # what both have had is no longer kept
     assert all(not kept for kept in stream_log.records.values())
+
+
+class Consumer:
+    """An SQS-triggered function: keeps the size of each batch it is given."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+        self.handler_map = {"consume": self.consume}
+
+    def consume(self, event: Any, context: Any) -> dict[str, Any]:
+        self.batches.append(len(list(event["Records"])))
+        return {"batchItemFailures": []}
+
+
+def test_an_sqs_pump_gathers_the_template_s_batch_within_its_window(moto_url: str) -> None:
+    """As Lambda's poller with BatchSize 100 and a 1 s window: 25 messages arriving over half a
+    second are one invocation, not three of at most 10."""
+    sqs = boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="pump-test-batching")["QueueUrl"]
+    config = SQSEventConfig(name="consume", handler_string="app.consume",
+                            queue="pump-test-batching", queue_arn=None, batch_size=10,
+                            maximum_batching_window_in_seconds=0, maximum_concurrency=None)
+    consumer = Consumer()
+    pump = SqsPump(consumer, "consume", config, sqs, queue, 0, batching=(100, 1.0))
+    for wave in range(5):
+        sqs.send_message_batch(QueueUrl=queue, Entries=[
+            {"Id": str(n), "MessageBody": json.dumps({"n": wave * 5 + n})} for n in range(5)])
+        if wave == 0:
+            pump.start()
+        time.sleep(0.1)
+    deadline = time.time() + 10
+    while sum(consumer.batches) < 25 and time.time() < deadline:
+        time.sleep(0.05)
+    pump.stop()
+    pump.join(5)  # its last long poll is over
+    assert consumer.batches == [25]
+    assert sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages") is None
+    # without the template's batching: chalice's batch size, at once
+    plain = SqsPump(consumer, "consume", config, sqs, queue, 1)
+    sqs.send_message_batch(QueueUrl=queue, Entries=[
+        {"Id": str(n), "MessageBody": "{}"} for n in range(10)])
+    sqs.send_message_batch(QueueUrl=queue, Entries=[
+        {"Id": str(n), "MessageBody": "{}"} for n in range(5)])
+    assert plain.poll_once() == 10
+
+
+def test_an_sqs_pump_delivers_the_share_of_duplicates_it_is_asked_for(moto_url: str) -> None:
+    sqs = boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="pump-test-duplicates")["QueueUrl"]
+    config = SQSEventConfig(name="consume", handler_string="app.consume",
+                            queue="pump-test-duplicates", queue_arn=None, batch_size=10,
+                            maximum_batching_window_in_seconds=0, maximum_concurrency=None)
+    pump = SqsPump(Consumer(), "consume", config, sqs, queue, 0, duplicate_share=0.25)
+    sqs.send_message_batch(QueueUrl=queue, Entries=[
+        {"Id": str(n), "MessageBody": json.dumps({"n": n})} for n in range(8)])
+    assert pump.poll_once() == 8
+    assert pump.duplicated == 2  # a quarter of them, delivered again within 5 s

@@ -473,3 +473,17 @@ def test_checkov_finds_nothing_that_is_not_fixed_or_skipped_with_a_reason(
         assert check not in NEVER_SKIPPED or (check, resource) in SKIPPED_ONCE, (check, resource)
         assert len(str(skipped["check_result"].get("suppress_comment") or "")) > 20, (
             check, resource)
+
+
+def test_the_local_send_consumers_batch_as_the_packaged_template_says(
+        packaged: tuple[Path, dict[str, Any]]) -> None:
+    """The local stack's pumps take the deployed event source's batch size and window (5 x 10
+    locally against 200 x 100 on AWS made every local figure of the send path mean little)."""
+    from infra.template import load_fragment, sqs_batching
+
+    _, template = packaged
+    source = template["Resources"]["SendMessages"]["Properties"]["Events"][
+        "SendMessagesSqsEventSource"]["Properties"]
+    assert sqs_batching(load_fragment(), "send_messages") == (
+        source["BatchSize"], float(source["MaximumBatchingWindowInSeconds"]))
+    assert sqs_batching(load_fragment(), "run_jobs") is None  # chalice's batch size, no window
