@@ -95,7 +95,11 @@ def test_a_tiny_run_of_each_design(design: str) -> None:
     rate = sum(1 for t in campaign.sent if sim.START + 9 <= t < sim.START + 19) / 10.0
     ceiling = 1.0 / dispatch.slot_interval(100.0, chosen.margin)
     assert rate <= ceiling * 1.01
-    assert run.requests["dynamodb.UpdateItem"] >= 2 * len(campaign.sent)  # claim + record
+    assert run.requests["dynamodb.UpdateItem"] >= len(campaign.sent)  # each send recorded
+    if chosen.claims_in_transaction:  # a batch's claims: one transaction and one read
+        assert 0 < run.requests["dynamodb.TransactWriteItems"] < len(campaign.sent) / 5
+    else:  # one claim each
+        assert run.requests["dynamodb.UpdateItem"] >= 2 * len(campaign.sent)
     if design == "today":
         assert rate < 0.6 * ceiling
     else:
