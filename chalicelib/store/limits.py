@@ -34,8 +34,14 @@ _TURNS: dict[tuple[str, ...], threading.Lock] = {}
 _TURNS_LOCK = threading.Lock()
 
 
+MAX_TURNS = 1024  # a warm container serves many campaigns: their locks are not all kept
+
+
 def _turn(keys: list[str]) -> threading.Lock:
     with _TURNS_LOCK:
+        if len(_TURNS) >= MAX_TURNS:
+            for idle in [k for k, lock in _TURNS.items() if not lock.locked()]:
+                del _TURNS[idle]
         return _TURNS.setdefault(tuple(keys), threading.Lock())
 
 

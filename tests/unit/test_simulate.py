@@ -105,3 +105,13 @@ def test_a_tiny_run_of_each_design(design: str) -> None:
     else:
         assert rate >= 0.98 * 100.0 / (1 + 0.015) / (1 + dispatch.LAUNCH_SLACK)
         assert max(late for _, late in campaign.lateness) <= 4.0
+
+
+def test_the_limiters_turns_are_shared_per_key_set_and_do_not_pile_up() -> None:
+    ddb = sim.SimDynamo(sim.Clock(sim.START), random.Random(1), sim.Requests())
+    clock = sim.Clock(sim.START)
+    for n in range(limits.MAX_TURNS + 50):
+        limits.reserve_within({f"campaign#c{n}": 0.01, "sender#s": 0.01}, 1, clock, 10.0,
+                              ddb=ddb)
+    assert len(limits._TURNS) <= limits.MAX_TURNS
+    assert limits._turn(["a", "b"]) is limits._turn(["a", "b"])
