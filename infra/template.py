@@ -150,7 +150,9 @@ def sqs_batching(fragment: dict[str, Any], handler: str) -> tuple[int, float] | 
     """The batch size and batching window (seconds) the template gives the SQS event source of
     chalice handler `handler` (resource `HandlerName`, event `HandlerNameSqsEventSource`), or
     None when it keeps chalice's own batch size and no window."""
-    resource = "".join(part.capitalize() for part in handler.split("_"))
+    from chalice.utils import to_cfn_resource_name
+
+    resource = to_cfn_resource_name(handler)
     events = fragment.get("Resources", {}).get(resource, {}).get("Properties", {}).get(
         "Events", {})
     settings = events.get(f"{resource}SqsEventSource", {}).get("Properties", {})

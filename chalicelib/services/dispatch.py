@@ -431,7 +431,7 @@ class Dispatcher:
             else:
                 to_claim[item.phone] = item
         attempt_ids = {phone: uuid.uuid4().hex for phone in to_claim}
-        # The batch's claims at once (one transaction); those not returned are not ours:
+        # The batch's claims together (messages.claim_many); those not returned are not ours:
         # already handled (a duplicate delivery), claimed elsewhere or removed.
         ours = store.claim_many(campaign_id, attempt_ids, now,
                                 self.settings.claim_lease_seconds) if to_claim else {}

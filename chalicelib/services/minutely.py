@@ -14,11 +14,11 @@ from chalicelib.store import campaigns, messages
 
 CHUNK = 100
 # One release at a time in a process: the launch job releases after each of its stages while the
-# release schedule may run beside it (locally both are in one process, on AWS a warm container
-# can serve both in turn). Two at once each read the same rows as SCHEDULED before the other
-# marked them QUEUED and queued them twice (a third of the send queue's entries were
-# duplicates: a receive and a refused claim each). Releases in different containers can still
-# meet; the consumer's claim keeps a duplicate entry harmless.
+# release schedule may run beside it (locally both run in one process). Two at once each read
+# the same rows as SCHEDULED before the other marked them QUEUED and queued them twice (a third
+# of the send queue's entries were duplicates: a receive and a refused claim each). On AWS the
+# two are different functions and can still meet; the consumer's claim keeps a duplicate entry
+# harmless.
 _RELEASING = threading.Lock()
 
 

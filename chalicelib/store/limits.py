@@ -32,8 +32,6 @@ class LimiterContended(Exception):
 # transaction's conditions.
 _TURNS: dict[tuple[str, ...], threading.Lock] = {}
 _TURNS_LOCK = threading.Lock()
-
-
 MAX_TURNS = 1024  # a warm container serves many campaigns: their locks are not all kept
 
 

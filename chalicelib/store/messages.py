@@ -244,8 +244,6 @@ def _queued_actions(now: float) -> list[Any]:
             MessageModel.queued_at.set(now), MessageModel.updated_at.set(now)]
 
 
-
-
 def reschedule(campaign_id: str, phone: str, due_at: float, now: float) -> bool:
     """QUEUED -> SCHEDULED: the message waits in the table (not in SQS) until it is due."""
     return _update(

@@ -3,6 +3,7 @@ compares them); table names and the endpoint come from the stage's settings via 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pynamodb.connection.base
@@ -371,22 +372,19 @@ def _bind(model: type[Model]) -> None:
 
 
 POOL_CONNECTIONS = 100
-_TRANSACTIONS: list[Connection] = []
 
 
+@functools.cache
 def transaction_connection() -> Connection:
     """The connection transactions are written through (pynamodb's TransactWrite takes one):
     one per process, like the models' own, instead of a new botocore client per transaction."""
-    if not _TRANSACTIONS:
-        settings = get_settings()
-        _TRANSACTIONS.append(Connection(region=settings.region, host=settings.aws_endpoint_url,
-                                        max_pool_connections=POOL_CONNECTIONS,
-                                        max_retry_attempts=5))
-    return _TRANSACTIONS[0]
+    settings = get_settings()
+    return Connection(region=settings.region, host=settings.aws_endpoint_url,
+                      max_pool_connections=POOL_CONNECTIONS, max_retry_attempts=5)
 
 
 def bind_models() -> None:
-    _TRANSACTIONS.clear()
+    transaction_connection.cache_clear()
     for model in ALL_MODELS:
         _bind(model)
 
