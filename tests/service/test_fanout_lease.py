@@ -17,7 +17,7 @@ from chalicelib.store import campaigns, messages
 from tests.conftest import Api, Brand, campaign_body
 from tests.service.recipients.test_csv_upload import _upload
 
-GRACE_SECONDS = 1.0
+GRACE_SECONDS = 3.0  # renewed every 0.75 s: a renewal late by 2 s under load still holds
 # New York area codes x the fictional 555-0100..0199 lines.
 AREAS = ("212", "646", "718", "917", "347", "929", "315", "516", "585", "607", "631", "716",
          "845", "914", "518", "332", "680", "838")
@@ -51,7 +51,8 @@ def test_a_long_fan_out_renews_its_lease_and_is_not_asked_for_twice(
     job.join()
     took = time.time() - began
 
-    assert took > 2 * GRACE_SECONDS, f"the fan-out took {took:.1f} s: too quick to show anything"
+    # (outliving the grace by half of it: without the renewals it is asked for again)
+    assert took > 1.5 * GRACE_SECONDS, f"the fan-out took {took:.1f} s: too quick to show anything"
     assert asked_again == 0
     assert list(campaigns.stalled_fanouts(time.time() + 3600)) == []  # finished: off the index
     statuses = {m.status for m in messages.iter_campaign(cid, consistent=True)}
